@@ -22,6 +22,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from migrate_kit.errors import MigrateKitError
 
@@ -154,15 +155,18 @@ def render_inventory(frame: object, fmt: str) -> str:
 
 
 def _emulator_serve(args: argparse.Namespace) -> int:
-    from migrate_kit.emulator import serve
+    from migrate_kit.emulator import DEFAULT_SAMPLE, serve
 
-    sample = None if args.empty else args.sample
+    def _ready(connection: dict[str, Any]) -> None:
+        where = f", connection file {args.connection_file}" if args.connection_file else ""
+        print(f"Emulator serving on {connection['base_url']}{where}; Ctrl+C stops it", flush=True)
+
     serve(
         state_dir=args.state or Path(".emulator"),
-        sample=sample,
-        empty=args.empty,
+        sample=None if args.empty else (args.sample or DEFAULT_SAMPLE),
         port=args.port,
         connection_file=args.connection_file,
+        on_ready=_ready,
     )
     return 0
 

@@ -183,8 +183,9 @@ def connect(
     return Connection(
         workspace=workspace,
         arm_url=str(settings.get("arm_url") or PUBLIC_ARM_URL),
-        pipelines_url=pipelines_url or settings.get("pipelines_url"),
-        content_url=settings.get("content_url"),
+        # Only an explicit override skips discovery: the URLs an emulator connection file
+        # lists are found through the workspace's discovery document, as on Azure.
+        pipelines_url=pipelines_url,
         ca_bundle=settings.get("ca_bundle"),
         region=settings.get("region"),
         source=source,
@@ -262,7 +263,7 @@ def _discover_services(connection: Connection) -> dict[str, str]:
     ]
     arm_url = f"{connection.arm_url.rstrip('/')}{workspace.arm_path}"
     try:
-        client: PipelineClient[HttpRequest, Any]
+        client: Any  # azure-core's generics do not express rest.HttpRequest here
         with PipelineClient(connection.arm_url, policies=policies) as client:
             request = HttpRequest("GET", arm_url, params={"api-version": WORKSPACE_API_VERSION})
             response = client.send_request(request, connection_verify=verify)
@@ -279,7 +280,7 @@ def _discover_services(connection: Connection) -> dict[str, str]:
                 HttpRequest("GET", discovery_url), connection_verify=verify
             )
             _raise_for_workspace(connection, response.status_code, response.text(), discovery_url)
-            services = response.json()
+            services: Any = response.json()
     except ClientAuthenticationError as exc:
         from migrate_kit.errors import AuthenticationError
 

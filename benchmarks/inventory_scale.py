@@ -1,0 +1,266 @@
+"""Inventory at scale: 2,000 published pipelines and 300 pipeline endpoints.
+
+Builds a synthetic workspace whose pipelines are copies (new ids, names and module versions) of
+the sample's real ones, which the v1 SDK published, so graphs, modules and runconfigs have
+realistic sizes. Serves it with ``migrate-kit emulator serve`` in a process of its own, then
+measures:
+
+- ``migrate-kit inventory --format json`` (every row field): wall time and peak memory (max
+  RSS of that process). Targets: under 5 s and under 400 MB on a 2-core machine.
+- for comparison, the v1 SDK's ``PublishedPipeline.list`` plus ``PipelineEndpoint.list`` on the
+  same emulator, in the v1 SDK's own virtual environment (skipped with ``--no-v1``). Those two
+  calls read only the two lists, not graphs or modules.
+
+Usage: ``.venv/bin/python benchmarks/inventory_scale.py [--pipelines 2000] [--endpoints 300]
+[--runs 3] [--no-v1]``. Prints the figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import random
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "v1peer"))
+
+from migrate_kit.emulator.config import Context, load_config  # noqa: E402
+from migrate_kit.emulator.pipelines.backend import PipelinesBackend  # noqa: E402
+from migrate_kit.emulator.seed import seed  # noqa: E402
+from migrate_kit.emulator.state import Store  # noqa: E402
+
+SAMPLE = ROOT / "data"
+BIN = Path(sys.executable).parent
+V1_LIST_SCRIPT = Path(__file__).resolve().parent / "v1_list.py"
+
+
+def build_workspace(state_dir: Path, n_pipelines: int, n_endpoints: int, seed_: int = 7) -> None:
+    """Fill ``state_dir`` with ``n_pipelines`` published pipelines and ``n_endpoints`` endpoints.
+
+    Pipelines come in families (one per endpoint, plus standalone families of about five
+    re-published versions). Each new version keeps most modules of the previous one and gets a
+    new module for one step, as re-publishing after a code change does with the v1 SDK.
+    """
+    templates = _templates()
+    config = load_config(SAMPLE)
+    store = Store(state_dir / "emulator.sqlite")
+    seed(store, None, config)  # marks the state as seeded, so the server does not reseed
+    store.set_meta("config", json.dumps(config.__dict__))
+    backend = PipelinesBackend(Context(config, store))
+    rng = random.Random(seed_)
+
+    families = _family_sizes(n_pipelines, n_endpoints, rng)
+    made = 0
+    for family, size in enumerate(families):
+        template = templates[family % len(templates)]
+        ids = []
+        modules: dict[str, dict[str, Any]] = {}
+        for version in range(size):
+            pipeline, graph, modules = _new_version(template, family, version, modules, rng)
+            ids.append(
+                backend.add_published_pipeline(
+                    pipeline, graph, template["interface"], modules.values(), template["sources"]
+                )
+            )
+            made += 1
+        if family < n_endpoints:
+            backend.add_pipeline_endpoint(_endpoint(family, template, ids, rng))
+    store.close()
+    print(f"built {made} published pipelines, {min(n_endpoints, len(families))} endpoints")
+
+
+def _templates() -> list[dict[str, Any]]:
+    """The sample's published pipelines whose graph and modules are all in the capture."""
+    state = json.loads((SAMPLE / "capture" / "state.json").read_text(encoding="utf-8"))
+    kinds = {
+        kind: {e["key"]: e["body"] for e in items} for kind, items in state["entities"].items()
+    }
+    templates = []
+    for pipeline in kinds["pipelines.pipeline"].values():
+        graph = kinds["pipelines.graph"].get(pipeline.get("GraphId"))
+        if not graph:
+            continue
+        module_ids = {node["ModuleId"] for node in graph.get("ModuleNodes", [])}
+        if not module_ids <= set(kinds["pipelines.module"]):
+            continue
+        source_ids = {n["DatasetId"] for n in graph.get("DatasetNodes", []) if n.get("DatasetId")}
+        templates.append(
+            {
+                "pipeline": pipeline,
+                "graph": graph,
+                "interface": kinds["pipelines.graph_interface"].get(pipeline["GraphId"], {}),
+                "modules": {m: kinds["pipelines.module"][m] for m in module_ids},
+                "sources": [kinds["pipelines.data_source"][s] for s in source_ids],
+            }
+        )
+    return templates
+
+
+def _family_sizes(n_pipelines: int, n_endpoints: int, rng: random.Random) -> list[int]:
+    sizes = [rng.randint(1, 8) for _ in range(n_endpoints)]
+    while sum(sizes) > n_pipelines * 0.7:
+        sizes[sizes.index(max(sizes))] -= 1
+    remaining = n_pipelines - sum(sizes)
+    while remaining > 0:
+        size = min(remaining, rng.randint(1, 9))
+        sizes.append(size)
+        remaining -= size
+    return sizes
+
+
+def _new_version(
+    template: dict[str, Any],
+    family: int,
+    version: int,
+    previous: dict[str, dict[str, Any]],
+    rng: random.Random,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
+    """A copy of the template pipeline as version ``version`` of family ``family``."""
+    modules = dict(previous)
+    if not modules:
+        for old_id, module in template["modules"].items():
+            modules[old_id] = _module_copy(module, f"{family:04d}{old_id[:8]}")
+    else:
+        changed = rng.choice(sorted(modules))
+        modules[changed] = _module_copy(template["modules"][changed], f"{family:04d}v{version}")
+
+    graph = copy.deepcopy(template["graph"])
+    graph.pop("Id", None)
+    for node in graph.get("ModuleNodes", []):
+        node["ModuleId"] = modules[node["ModuleId"]]["Data"]["Id"]
+    # Map back: the graph's nodes name the template's module ids, the family keeps its own.
+    pipeline = copy.deepcopy(template["pipeline"])
+    for key in ("Id", "GraphId", "Etag", "CreatedDate", "LastModifiedDate", "Url"):
+        pipeline.pop(key, None)
+    pipeline["Name"] = f"{template['pipeline']['Name']} {family:04d}"
+    pipeline["Version"] = f"1.{version}"
+    return pipeline, graph, modules
+
+
+def _module_copy(module: dict[str, Any], tag: str) -> dict[str, Any]:
+    copied = copy.deepcopy(module)
+    data = copied.get("Data", copied)
+    data["Id"] = f"{data['Id'][:-12]}{tag[-12:].rjust(12, '0')}"
+    data["IdentifierHash"] = f"{data.get('IdentifierHash', '')[:40]}{tag}"
+    return copied
+
+
+def _endpoint(
+    family: int, template: dict[str, Any], ids: list[str], rng: random.Random
+) -> dict[str, Any]:
+    versions = [{"Version": str(i), "PipelineId": pid} for i, pid in enumerate(ids)]
+    return {
+        "Name": f"{template['pipeline']['Name']} endpoint {family:04d}",
+        "Description": "synthetic endpoint",
+        "DefaultVersion": str(rng.randrange(len(ids))),
+        "PipelineVersionList": versions,
+        "EntityStatus": "Active",
+        "Properties": {},
+    }
+
+
+def serve(state_dir: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start ``migrate-kit emulator serve`` on ``state_dir``; returns it and its connection file."""
+    connection = state_dir / "connection.json"
+    process = subprocess.Popen(
+        [str(BIN / "migrate-kit"), "emulator", "serve", "--state", str(state_dir),
+         "--connection-file", str(connection)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not connection.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the emulator did not start")
+        time.sleep(0.1)
+    return process, connection
+
+
+def time_inventory(connection: Path, out: Path) -> tuple[float, float, int]:
+    """Run the inventory command once; wall seconds, peak RSS in MB, and row count."""
+    command = [
+        str(BIN / "migrate-kit"), "inventory", "--format", "json",
+        "--connection-file", str(connection), "--output", str(out),
+    ]  # fmt: skip
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(
+            f"inventory failed: {process.stderr.read().decode() if process.stderr else ''}"
+        )
+    rows = json.loads(out.read_text(encoding="utf-8"))
+    return wall, usage.ru_maxrss / 1024, len(rows)
+
+
+def time_v1_sdk(connection: Path) -> dict[str, Any] | None:
+    """The v1 SDK's two list calls on the same emulator, in its own venv (None if unavailable)."""
+    try:
+        from harness import V1PeerError, run_v1_json
+    except ImportError:
+        return None
+    try:
+        result: dict[str, Any] = run_v1_json(V1_LIST_SCRIPT, connection=connection)
+    except V1PeerError as exc:
+        print(f"v1 SDK comparison skipped: {str(exc).splitlines()[0]}")
+        return None
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pipelines", type=int, default=2000)
+    parser.add_argument("--endpoints", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-v1", action="store_true", help="skip the v1 SDK comparison")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="mk-bench-") as tmp:
+        state = Path(tmp) / "state"
+        state.mkdir()
+        started = time.perf_counter()
+        build_workspace(state, args.pipelines, args.endpoints)
+        print(f"synthetic workspace built in {time.perf_counter() - started:.1f} s")
+        emulator, connection = serve(state)
+        try:
+            walls, peaks = [], []
+            for run in range(args.runs):
+                wall, peak, rows = time_inventory(connection, Path(tmp) / f"inventory-{run}.json")
+                walls.append(wall)
+                peaks.append(peak)
+                figures = f"{wall:.2f} s, {peak:.0f} MB, {rows} rows"
+                print(f"run {run + 1}: inventory --format json: {figures}")
+            print(
+                f"migrate-kit inventory: median {statistics.median(walls):.2f} s wall "
+                f"(target < 5 s), peak {max(peaks):.0f} MB (target < 400 MB), "
+                f"{os.cpu_count()} cores"
+            )
+            v1 = None if args.no_v1 else time_v1_sdk(connection)
+            if v1:
+                print(
+                    f"v1 SDK PublishedPipeline.list + PipelineEndpoint.list: "
+                    f"{v1['list_seconds']:.2f} s for {v1['pipelines']} pipelines and "
+                    f"{v1['endpoints']} endpoints (lists only; {v1['total_seconds']:.2f} s "
+                    "with imports and workspace)"
+                )
+        finally:
+            emulator.send_signal(signal.SIGTERM)
+            emulator.wait(timeout=30)
+    print(
+        f"benchmark process peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Azure Resource Manager errors, in ARM's body shape ``{"error": {"code", "message"}}``.
+
+Codes and messages follow what ARM returns for a missing subscription, resource group or
+resource. The messages of the live service are copied in substance (names quoted the same way);
+the trailing "For more details" links are left out.
+"""
+
+from __future__ import annotations
+
+from migrate_kit.emulator.errors import ServiceError
+
+__all__ = [
+    "ArmError",
+    "AuthenticationFailed",
+    "IdentityHeaderMismatch",
+    "ResourceGroupNotFound",
+    "ResourceNotFound",
+    "SubscriptionNotFound",
+    "service_error",
+]
+
+
+class ArmError(ServiceError):
+    """Base of the ARM family's errors."""
+
+
+class SubscriptionNotFound(ArmError):
+    status = 404
+    code = "SubscriptionNotFound"
+
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(f"The subscription '{subscription_id}' could not be found.")
+
+
+class ResourceGroupNotFound(ArmError):
+    status = 404
+    code = "ResourceGroupNotFound"
+
+    def __init__(self, resource_group: str) -> None:
+        super().__init__(f"Resource group '{resource_group}' could not be found.")
+
+
+class ResourceNotFound(ArmError):
+    status = 404
+    code = "ResourceNotFound"
+
+    def __init__(self, resource_type: str, name: str, resource_group: str) -> None:
+        super().__init__(
+            f"The Resource '{resource_type}/{name}' under resource group '{resource_group}' "
+            "was not found."
+        )
+
+
+class AuthenticationFailed(ArmError):
+    """401 for a request without a bearer token, with ARM's ``WWW-Authenticate`` challenge."""
+
+    status = 401
+    code = "AuthenticationFailed"
+
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__("Authentication failed. The 'Authorization' header is missing.")
+        self.tenant_id = tenant_id
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "WWW-Authenticate": (
+                f'Bearer authorization_uri="https://login.windows.net/{self.tenant_id}", '
+                'error="invalid_token", error_description="The authentication failed because '
+                "of missing 'Authorization' header.\""
+            )
+        }
+
+
+class IdentityHeaderMismatch(ArmError):
+    """The managed-identity endpoint got no (or the wrong) identity secret header.
+
+    The live endpoint's exact status and body for this case are unconfirmed; 401 with an ARM
+    body makes azure-identity and msrestazure report a failed token request, which is what
+    matters.
+    """
+
+    status = 401
+    code = "Unauthorized"
+
+    def __init__(self, header: str) -> None:
+        super().__init__(
+            f"The managed identity request lacks the '{header}' header or its value is wrong; "
+            "export the IDENTITY_HEADER (or MSI_SECRET) value from the emulator's connection file"
+        )
+
+
+def service_error(status: int, code: str, message: str) -> ServiceError:
+    """An ARM-shaped error for the server's generic answers (401 without token, 500)."""
+    return ArmError(message).with_status(status, code)

@@ -1,0 +1,1 @@
+"""The emulated content service (code snapshots) and blob storage."""

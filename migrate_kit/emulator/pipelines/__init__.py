@@ -1,0 +1,1 @@
+"""The emulated v1 pipelines service (routes, handlers, backend, errors)."""

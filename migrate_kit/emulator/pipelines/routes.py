@@ -1,0 +1,50 @@
+"""URL table of the v1 pipelines service (reference §2.1).
+
+All paths sit under ``WORKSPACE_PREFIX``; the handlers check that the subscription, resource
+group and workspace in the path are the emulated workspace's.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from migrate_kit.emulator.config import Context
+from migrate_kit.emulator.pipelines.backend import backend_for
+from migrate_kit.emulator.pipelines.handlers import PipelinesHandlers
+
+__all__ = ["WORKSPACE_PREFIX", "routes"]
+
+WORKSPACE_PREFIX = (
+    "/pipelines/v1.0/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+    "/providers/Microsoft.MachineLearningServices/workspaces/{workspace}"
+)
+
+
+def routes(ctx: Context) -> list[BaseRoute]:
+    """The pipelines service's routes, bound to the backend of ``ctx``."""
+    h = PipelinesHandlers(backend_for(ctx))
+    table = [
+        ("GET", "/DataTypes", h.list_data_types),
+        ("POST", "/DataTypes", h.create_data_type),
+        ("GET", "/Pipelines", h.list_pipelines),
+        ("POST", "/Pipelines/Create", h.create_pipeline),
+        ("GET", "/Pipelines/{pipeline_id}", h.get_pipeline),
+        ("PUT", "/Pipelines/{pipeline_id}/status", h.update_pipeline_status),
+        ("GET", "/PipelineEndpoints", h.list_pipeline_endpoints),
+        ("POST", "/PipelineEndpoints/Create", h.create_pipeline_endpoint),
+        ("GET", "/PipelineEndpoints/Id/{endpoint_id}", h.get_pipeline_endpoint_by_id),
+        ("GET", "/PipelineEndpoints/Name", h.get_pipeline_endpoint_by_name),
+        ("GET", "/PipelineEndpoints/{endpoint_id}/pipelines", h.list_pipeline_endpoint_pipelines),
+        ("PUT", "/PipelineEndpoints/{endpoint_id}", h.update_pipeline_endpoint),
+        ("GET", "/Graphs/{graph_id}", h.get_graph),
+        ("GET", "/Graphs/{graph_id}/Interface", h.get_graph_interface),
+        ("GET", "/Modules/Hash/{identifier_hash}", h.get_module_by_hash),
+        ("POST", "/Modules", h.create_module),
+        ("GET", "/Modules/{module_id}", h.get_module),
+        ("POST", "/DataSources", h.create_data_source),
+        ("GET", "/DataSources/{data_source_id}", h.get_data_source),
+    ]
+    return [
+        Route(WORKSPACE_PREFIX + path, handler, methods=[method], name=handler.__name__)
+        for method, path, handler in table
+    ]

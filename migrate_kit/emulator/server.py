@@ -1,0 +1,362 @@
+"""The emulator's ASGI application: one app for every emulated service.
+
+Each request passes these steps, in order:
+
+1. **request log**: method, host, path, query without SAS signatures, status and duration are
+   recorded (``/_emulator/requests``) and logged at DEBUG;
+2. **fault injection** (``faults.py``): a matching fault delays, fails, garbles or drops it;
+3. **auth check**: a request needs ``Authorization: Bearer <anything>``, except the cloud
+   metadata, the managed-identity token route (it checks its own secret header), discovery, the
+   ``/_emulator/*`` admin routes and blob requests (those carry a SAS). Without one the answer is
+   401 in the family's error shape;
+4. **dispatch**: blob requests go to the content family's blob app, everything else to the
+   route table (admin, ARM, then the ``pipelines`` and ``content`` families when present).
+
+Blob requests come in two styles and both reach the same blob app in host style:
+
+- host style ``https://{account}.blob.localhost:PORT/{container}/{blob}`` (what the v1 SDK
+  rebuilds from a SAS URL) is passed on unchanged;
+- path style ``https://127.0.0.1:PORT/{account}/{container}/{blob}?...&sig=...`` (what the v2
+  SDK uses) is rewritten to host style: the account segment leaves the path and the ``Host``
+  header becomes ``{account}.blob.localhost:PORT``.
+
+In both cases the account is also in ``request.state.blob_account``. The blob app comes from
+``migrate_kit.emulator.content.routes``: ``blob_app(ctx)`` or ``blob_routes(ctx)``, returning a
+list of routes (paths ``/{container}/{blob:path}``) or an ASGI app.
+
+Errors: a ``ServiceError`` becomes its own response; any other exception becomes a 500 in the
+family's shape (``<family>.errors.service_error``), and is logged with its traceback.
+
+Not emulated: more than one workspace; one emulator (and one state folder) serves exactly one.
+Not emulated: throttling, outages and slow answers, except those injected as faults.
+Not emulated: IPv6 and any address other than 127.0.0.1; HTTP/2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+from pathlib import Path
+from types import ModuleType
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from migrate_kit.emulator.arm import routes as arm_routes
+from migrate_kit.emulator.arm.errors import AuthenticationFailed
+from migrate_kit.emulator.arm.errors import service_error as arm_service_error
+from migrate_kit.emulator.config import Context
+from migrate_kit.emulator.errors import ServiceError
+from migrate_kit.emulator.faults import Fault, FaultSet, RequestLog
+
+__all__ = ["EmulatorApp"]
+
+logger = logging.getLogger(__name__)
+
+_FAMILIES = ("pipelines", "content")
+_EXEMPT = ("/metadata/endpoints", "/msi/token", "/msi/token/", "/discovery")
+_BLOB_HOST_SUFFIX = ".blob.localhost"
+#: First path segments that belong to services, never to a path-style blob account.
+_SERVICE_SEGMENTS = frozenset(
+    {
+        "subscriptions",
+        "pipelines",
+        "content",
+        "discovery",
+        "metadata",
+        "msi",
+        "datastore",
+        "rp",
+        "history",
+        "mferp",
+        "_emulator",
+    }
+)
+
+
+class _DropConnection(Exception):
+    """Raised after the response headers to make the server close the connection."""
+
+
+class EmulatorApp:
+    """The ASGI app; ``reset`` is called by ``POST /_emulator/reset`` to clear and reseed."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        identity_secret: str,
+        faults: FaultSet,
+        log: RequestLog,
+        reset: Callable[[], None],
+    ) -> None:
+        self.ctx = ctx
+        self.faults = faults
+        self.log = log
+        self._reset = reset
+
+        routes = self._admin_routes() + arm_routes.routes(ctx, identity_secret=identity_secret)
+        for family in _FAMILIES:
+            module = _import_family(family, "routes")
+            if module is not None:
+                routes += module.routes(ctx)
+        self.router = Router(routes=routes, default=self._not_found)
+        self.blob_app = _load_blob_app(ctx)
+
+    # -- the request pipeline ----------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        status: int | None = None
+        fault: Fault | None = None
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                entry = self.log.record(scope, status, started, fault)
+                logger.debug("%s %s -> %s (%.1f ms)", entry["method"], entry["path"],
+                             entry["status"], entry["duration_ms"])  # fmt: skip
+
+        async def send_recorded(message: Message) -> None:
+            # Recorded before the last body chunk leaves, so that a client that got its answer
+            # always finds the request in the log.
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                record()
+            await send(message)
+
+        if not scope["path"].startswith("/_emulator/"):
+            fault = self.faults.take(scope["method"], scope["path"])
+        try:
+            if fault is None or await self._apply_fault(fault, scope, receive, send_recorded):
+                await self._dispatch(scope, receive, send_recorded)
+        finally:
+            record()
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        blob_scope = _blob_scope(scope)
+        family = "content" if blob_scope is not None else _family_of(scope["path"])
+        try:
+            if blob_scope is None and not _is_exempt(scope) and not _has_bearer(scope):
+                raise self._unauthorized(family)
+            if blob_scope is not None:
+                if self.blob_app is None:
+                    raise _family_error(family, 404, "NotFound", "Blob storage is not available.")
+                await self.blob_app(blob_scope, receive, send)
+            else:
+                await self.router(scope, receive, send)
+        except ServiceError as error:
+            await error.to_response()(scope, receive, send)
+        except Exception:
+            logger.exception("Unhandled error for %s %s", scope["method"], scope["path"])
+            failure = _family_error(family, 500, "InternalServerError", "The emulator failed.")
+            await failure.to_response()(scope, receive, send)
+
+    def _unauthorized(self, family: str) -> ServiceError:
+        if family == "arm":
+            return AuthenticationFailed(self.ctx.config.tenant_id)
+        message = "Authentication failed: the request has no 'Authorization: Bearer' header."
+        return _family_error(family, 401, "AuthenticationFailed", message)
+
+    async def _apply_fault(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Act out ``fault``; True when the request should still reach its handler."""
+        logger.info("Injecting fault %s into %s %s", fault.id, scope["method"], scope["path"])
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+
+        if fault.drop:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-length", b"4096"),
+                        (b"content-type", b"application/json"),
+                    ],
+                }
+            )
+            raise _DropConnection(f"fault {fault.id}: dropping the connection")
+
+        if not fault.malformed and fault.status is None:
+            return True
+        await _fault_response(fault, _family_of(scope["path"]))(scope, receive, send)
+        return False
+
+    async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = f"No emulated route for {scope['method']} {scope['path']}."
+        error = _family_error(_family_of(scope["path"]), 404, "NotFound", message)
+        await error.to_response()(scope, receive, send)
+
+    # -- admin routes ------------------------------------------------------------------------
+
+    def _admin_routes(self) -> list[BaseRoute]:
+        return [
+            Route("/_emulator/health", self._health, methods=["GET"]),
+            Route("/_emulator/faults", self._faults, methods=["GET", "POST", "DELETE"]),
+            Route("/_emulator/requests", self._requests, methods=["GET", "DELETE"]),
+            Route("/_emulator/reset", self._reset_route, methods=["POST"]),
+            Route("/_emulator/export", self._export, methods=["POST"]),
+        ]
+
+    async def _health(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "base_url": self.ctx.base_url,
+                "entities": self.ctx.store.count(),
+                "kinds": self.ctx.store.kinds(),
+                "blob_storage": self.blob_app is not None,
+            }
+        )
+
+    async def _faults(self, request: Request) -> Response:
+        if request.method == "POST":
+            fields = await request.json()
+            try:
+                fault = self.faults.add(Fault(**fields))
+            except (TypeError, ValueError) as exc:
+                return JSONResponse({"error": {"code": "BadRequest", "message": str(exc)}}, 400)
+            return JSONResponse(fault.to_json(), status_code=201)
+        if request.method == "DELETE":
+            self.faults.clear()
+        return JSONResponse([f.to_json() for f in self.faults.list()])
+
+    async def _requests(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.log.clear()
+        return JSONResponse(self.log.entries())
+
+    async def _reset_route(self, request: Request) -> Response:
+        self._reset()
+        return JSONResponse({"status": "reset", "entities": self.ctx.store.count()})
+
+    async def _export(self, request: Request) -> Response:
+        body = await request.json()
+        if not isinstance(body, dict) or not isinstance(body.get("folder"), str):
+            message = 'Expected a JSON body {"folder": "<path of the capture folder>"}.'
+            return JSONResponse({"error": {"code": "BadRequest", "message": message}}, 400)
+        folder = Path(body["folder"])
+        self.ctx.store.export_capture(folder)
+        return JSONResponse({"status": "exported", "folder": str(folder)})
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+@functools.cache
+def _import_family(family: str, module: str) -> ModuleType | None:
+    """``migrate_kit.emulator.<family>.<module>``, or None while that family is not written yet.
+
+    Only a missing module is tolerated; an error inside an existing one propagates.
+    """
+    name = f"migrate_kit.emulator.{family}.{module}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and name.startswith(exc.name):
+            logger.warning(
+                "Emulator family %s has no %s module yet; not serving it", family, module
+            )
+            return None
+        raise
+
+
+def _load_blob_app(ctx: Context) -> ASGIApp | None:
+    module = _import_family("content", "routes")
+    factory = getattr(module, "blob_app", None) or getattr(module, "blob_routes", None)
+    if factory is None:
+        return None
+    app = factory(ctx)
+    blob_app: ASGIApp = Router(routes=list(app)) if isinstance(app, list) else app
+    return blob_app
+
+
+def _family_of(path: str) -> str:
+    for family in _FAMILIES:
+        if path.startswith(f"/{family}/"):
+            return family
+    return "arm"
+
+
+def _family_error(family: str, status: int, code: str, message: str) -> ServiceError:
+    module = _import_family(family, "errors") if family != "arm" else None
+    factory = getattr(module, "service_error", arm_service_error)
+    error: ServiceError = factory(status, code, message)
+    return error
+
+
+def _fault_response(fault: Fault, family: str) -> Response:
+    status = fault.status or 200
+    headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+    if fault.malformed:
+        return Response('{"error": {"code": "Trunc', status, headers, "application/json")
+    if isinstance(fault.body, str):
+        return PlainTextResponse(fault.body, status, headers)
+    if fault.body is not None:
+        return JSONResponse(fault.body, status, headers)
+
+    try:
+        code = HTTPStatus(status).phrase.replace(" ", "")
+    except ValueError:
+        code = "Error"
+    error = _family_error(family, status, code, f"Injected fault {fault.id}: {status} {code}.")
+    response = error.to_response()
+    response.headers.update(headers)
+    return response
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _is_exempt(scope: Scope) -> bool:
+    path: str = scope["path"]
+    return path in _EXEMPT or path.startswith("/_emulator/")
+
+
+def _has_bearer(scope: Scope) -> bool:
+    value = _headers(scope).get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return scheme.lower() == "bearer" and bool(token.strip())
+
+
+def _blob_scope(scope: Scope) -> Scope | None:
+    """The scope to hand to the blob app (host style), or None if this is no blob request."""
+    headers = _headers(scope)
+    host, _, port = headers.get("host", "").partition(":")
+    if host.lower().endswith(_BLOB_HOST_SUFFIX):
+        account = host[: -len(_BLOB_HOST_SUFFIX)]
+        return {**scope, "state": {**scope.get("state", {}), "blob_account": account}}
+
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    segments = scope["path"].lstrip("/").split("/", 1)
+    if "sig" not in query or len(segments) < 2 or segments[0] in _SERVICE_SEGMENTS:
+        return None
+
+    account, rest = segments
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode("latin-1")
+    raw_rest = raw_path.lstrip(b"/").split(b"/", 1)[1]
+    new_host = f"{account}{_BLOB_HOST_SUFFIX}:{port}" if port else f"{account}{_BLOB_HOST_SUFFIX}"
+    new_headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"host"]
+    new_headers.append((b"host", new_host.encode("latin-1")))
+    return {
+        **scope,
+        "path": "/" + rest,
+        "raw_path": b"/" + raw_rest,
+        "headers": new_headers,
+        "state": {**scope.get("state", {}), "blob_account": account},
+    }

@@ -1,0 +1,61 @@
+"""Session fixtures: one emulator for the whole run, seeded from the repository's sample.
+
+- ``emulator``: the running ``Emulator`` (session scope), state in a temporary folder;
+- ``connection_file``: the path of its connection file (what a user would pass to the kit);
+- ``emu``: the same emulator for one test, with faults and the request log cleared before and
+  faults cleared after, so a test sees only its own traffic;
+- ``http``: a ``requests`` session that trusts the emulator's CA (no token attached);
+- ``clean_env``: the environment for a subprocess that should reach the emulator exactly as a
+  user's would: a minimal base plus the connection file's ``env`` map.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from migrate_kit.emulator import DEFAULT_SAMPLE, Emulator
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    state = tmp_path_factory.mktemp("emulator-state")
+    with Emulator(
+        state_dir=state, sample=DEFAULT_SAMPLE, connection_file=state / "connection.json"
+    ) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def connection_file(emulator: Emulator) -> Path:
+    assert emulator.connection_file is not None
+    return emulator.connection_file
+
+
+@pytest.fixture
+def emu(emulator: Emulator) -> Iterator[Emulator]:
+    emulator.clear_faults()
+    emulator.clear_request_log()
+    yield emulator
+    emulator.clear_faults()
+
+
+@pytest.fixture(scope="session")
+def http(emulator: Emulator) -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        session.trust_env = False  # the environment may name another CA bundle or a proxy
+        session.verify = emulator.connection["ca_bundle"]
+        yield session
+
+
+@pytest.fixture
+def clean_env(emulator: Emulator, tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}
+    env.update(emulator.connection["env"])
+    return env
