@@ -258,7 +258,7 @@ def _discover_services(connection: Connection) -> dict[str, str]:
     workspace = connection.workspace
     verify: str | bool = connection.ca_bundle or True
     policies: list[Any] = [
-        RetryPolicy(retry_total=3, retry_backoff_max=10),
+        RetryPolicy(retry_total=2, retry_backoff_factor=0.5, retry_backoff_max=10),
         BearerTokenCredentialPolicy(connection.get_credential(), connection.arm_scope),
     ]
     arm_url = f"{connection.arm_url.rstrip('/')}{workspace.arm_path}"

@@ -6,7 +6,10 @@
   faults cleared after, so a test sees only its own traffic;
 - ``http``: a ``requests`` session that trusts the emulator's CA (no token attached);
 - ``clean_env``: the environment for a subprocess that should reach the emulator exactly as a
-  user's would: a minimal base plus the connection file's ``env`` map.
+  user's would: a minimal base plus the connection file's ``env`` map;
+- ``connection``: a ``migrate_kit.Connection`` to the workspace under test: the emulator, or,
+  with ``MIGRATE_KIT_LIVE=1``, the real workspace of the ``config.json`` found upward. In live
+  mode only tests marked ``live`` run (they assert what holds for any workspace).
 """
 
 from __future__ import annotations
@@ -18,7 +21,27 @@ from pathlib import Path
 import pytest
 import requests
 
+from migrate_kit import Connection, connect
 from migrate_kit.emulator import DEFAULT_SAMPLE, Emulator
+
+LIVE = os.environ.get("MIGRATE_KIT_LIVE") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not LIVE:
+        return
+    skip = pytest.mark.skip(reason="MIGRATE_KIT_LIVE=1 runs only the tests marked live")
+    for item in items:
+        if "live" not in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def connection(request: pytest.FixtureRequest) -> Connection:
+    if LIVE:
+        return connect()
+    emulator: Emulator = request.getfixturevalue("emulator")
+    return connect(connection_file=emulator.connection_file)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,180 @@
+"""The migrate-kit command, run as a user runs it: a real process with the emulator's env."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from migrate_kit.emulator import Emulator
+from migrate_kit.inventory import COLUMNS
+
+MIGRATE_KIT = str(Path(sys.executable).parent / "migrate-kit")
+
+
+def run(
+    args: list[str], env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MIGRATE_KIT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_inventory_json_has_every_field(connection_file: Path, clean_env: dict[str, str]) -> None:
+    result = run(
+        ["inventory", "--format", "json", "--connection-file", str(connection_file)], clean_env
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert len(rows) >= 10
+    assert all(list(row) == COLUMNS for row in rows)
+    assert "Traceback" not in result.stderr
+
+
+def test_inventory_csv_to_a_file(
+    connection_file: Path, clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "v1.csv"
+    result = run(
+        [
+            "inventory",
+            "--format",
+            "csv",
+            "--output",
+            str(out),
+            "--connection-file",
+            str(connection_file),
+        ],
+        clean_env,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert set(COLUMNS) == set(rows[0])
+    assert any(r["verdict"] == "blocked" and "DatabricksStep" in r["reasons"] for r in rows)
+    assert f"Wrote {len(rows)} rows" in result.stderr
+
+
+def test_config_json_is_found_upward(
+    connection_file: Path, clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "config.json").write_text(connection_file.read_text(encoding="utf-8"))
+    nested = tmp_path / "project" / "notebooks"
+    nested.mkdir(parents=True)
+    result = run(["inventory"], clean_env, cwd=nested)
+    assert result.returncode == 0, result.stderr
+    assert "published pipelines:" in result.stdout
+    assert "blocked" in result.stdout
+
+
+def test_no_workspace_is_one_line_with_the_fix(clean_env: dict[str, str], tmp_path: Path) -> None:
+    result = run(["inventory"], clean_env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: No workspace given")
+    assert "config.json" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_refused_credential_is_one_line(
+    emu: Emulator, connection_file: Path, clean_env: dict[str, str]
+) -> None:
+    emu.inject_fault("GET", r"/Pipelines$", status=403, count=None)
+    result = run(["inventory", "--connection-file", str(connection_file)], clean_env)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "mlw-contoso-forecast" in errors[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_secrets_never_reach_the_output(
+    emu: Emulator, connection_file: Path, clean_env: dict[str, str]
+) -> None:
+    result = run(
+        ["-vv", "inventory", "--format", "csv", "--connection-file", str(connection_file)],
+        clean_env,
+    )
+    assert result.returncode == 0, result.stderr
+    secret = emu.connection["env"]["IDENTITY_HEADER"]
+    token = requests.get(
+        emu.connection["env"]["IDENTITY_ENDPOINT"],
+        params={"api-version": "2019-08-01", "resource": emu.base_url},
+        headers={"X-IDENTITY-HEADER": secret},
+        verify=emu.connection["ca_bundle"],
+        timeout=10,
+    ).json()["access_token"]
+    for text in (result.stdout, result.stderr):
+        assert secret not in text
+        assert token.split(".")[0] + "." not in text  # no JWT header segment of our token
+
+
+def _serve(state: Path, conn: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], dict]:
+    process = subprocess.Popen(
+        [MIGRATE_KIT, "emulator", "serve", "--state", str(state), "--connection-file", str(conn)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not conn.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    return process, json.loads(conn.read_text(encoding="utf-8"))
+
+
+def _statuses(conn: Path, env: dict[str, str]) -> dict[str, str]:
+    result = run(["inventory", "--format", "json", "--connection-file", str(conn)], env)
+    assert result.returncode == 0, result.stderr
+    return {row["pipeline_id"]: row["status"] for row in json.loads(result.stdout)}
+
+
+def test_emulator_serve_runs_until_sigterm_and_keeps_state(
+    clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    state, conn = tmp_path / "state", tmp_path / "conn.json"
+    process, connection = _serve(state, conn, clean_env)
+    before = _statuses(conn, clean_env)
+    active = next(pid for pid, status in before.items() if status == "Active")
+    scope = "/".join(
+        ["subscriptions", connection["subscription_id"], "resourceGroups",
+         connection["resource_group"], "providers/Microsoft.MachineLearningServices",
+         "workspaces", connection["workspace_name"]]
+    )  # fmt: skip
+    disabled = requests.put(
+        f"{connection['base_url']}/pipelines/v1.0/{scope}/Pipelines/{active}/status",
+        json="Disabled",
+        headers={"Authorization": "Bearer test"},
+        verify=connection["ca_bundle"],
+        timeout=10,
+    )
+    assert disabled.status_code == 200
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    assert not conn.exists()  # a clean shutdown removes the connection file
+
+    process, connection = _serve(state, conn, clean_env)
+    try:
+        after = _statuses(conn, clean_env)
+        assert after[active] == "Disabled"
+        assert set(after) == set(before)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
+def test_emulator_coverage_lists_simplifications(clean_env: dict[str, str]) -> None:
+    result = run(["emulator", "coverage"], clean_env)
+    assert result.returncode == 0, result.stderr
+    assert "Not emulated" in result.stdout or "not emulated" in result.stdout.lower()
+    assert "pipelines" in result.stdout
+
+
+def test_demo_runs_the_sample_workspace(clean_env: dict[str, str]) -> None:
+    result = run(["demo"], clean_env)
+    assert result.returncode == 0, result.stderr
+    assert "published pipelines:" in result.stdout
+    assert "blocked" in result.stdout
