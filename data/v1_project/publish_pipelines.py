@@ -182,7 +182,8 @@ def zurich_store_forecast(ws, ds) -> Pipeline:
         "weekly_forecast", "weekly_forecast.py", "forecast_zurich",
         arguments=["--sales_dir", clean, "--method", "trend", "--window", window,
                    "--output_dir", weekly],
-        inputs=[clean], outputs=[weekly], compute_target=COMPUTE,
+        inputs=[clean], outputs=[weekly],
+        compute_target=COMPUTE_NAME,  # by name: the SDK looks the cluster up in the workspace
     )  # fmt: skip
     return Pipeline(ws, steps=[prep, forecast])
 

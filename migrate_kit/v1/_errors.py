@@ -64,6 +64,12 @@ def error_from_response(
             "on the workspace that may read pipelines (e.g. AzureML Data Scientist).",
             **fields,
         )
+    if status == 404 and what.startswith("the "):  # a list: the workspace itself is unknown
+        return NotFoundError(
+            f"{workspace} was not found when reading {what} ({label}). Check the subscription, "
+            "resource group and workspace name, and the service URL.",
+            **fields,
+        )
     if status == 404:
         return NotFoundError(
             f"{workspace} has no {what} ({label}). Check the id, and that the subscription, "

@@ -20,7 +20,8 @@ from migrate_kit.v1.models import Argument, ArgumentKind, Port
 __all__ = ["LEGACY_PARAMETER", "arguments", "datastore_mode", "ports"]
 
 _NESTED = "nested"
-# ArgumentAssignment.ValueType: the SDK sends names; numbers follow the enum's declared order.
+# ArgumentAssignment.ValueType: the SDK sends names. Numbers follow the order the client model
+# lists the names in; whether the service ever sends numbers here is unconfirmed.
 _ARGUMENT = enum_table(
     (ArgumentKind.LITERAL, "0", ("Literal",)),
     (ArgumentKind.PARAMETER, "1", ("Parameter",)),
@@ -68,12 +69,12 @@ def ports(
     Node ``ModuleInputSettings``/``ModuleOutputSettings`` override mode and datastore.
     """
     structured = as_map(data.get("StructuredInterface"))
-    ports = as_map(interface.get("Ports"))
+    port_lists = as_map(interface.get("Ports"))
     input_settings = _settings_by_name(node.get("ModuleInputSettings"))
     output_settings = _settings_by_name(node.get("ModuleOutputSettings"))
 
     inputs: list[Port] = []
-    for item in as_list(structured.get("Inputs")) or as_list(ports.get("Inputs")):
+    for item in as_list(structured.get("Inputs")) or as_list(port_lists.get("Inputs")):
         entry = as_map(item)
         name = as_text(entry.get("Name")) or ""
         if not name or name.startswith(_RUN_AFTER):
@@ -91,7 +92,7 @@ def ports(
         )
 
     outputs: list[Port] = []
-    for item in as_list(structured.get("Outputs")) or as_list(ports.get("Outputs")):
+    for item in as_list(structured.get("Outputs")) or as_list(port_lists.get("Outputs")):
         entry = as_map(item)
         name = as_text(entry.get("Name")) or ""
         if not name or name.startswith(_RUN_AFTER):

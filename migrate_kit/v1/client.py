@@ -96,8 +96,10 @@ class PipelinesClient:
             f"{(content_url or base_url).rstrip('/')}/content/v2.0/{workspace_scope}"
         )
 
+        # Connections are opened on demand; the headroom keeps urllib3 from discarding (and
+        # warning about) connections when a reader uses more threads than ``max_workers``.
         self._transport = PooledTransport(
-            verify=connection_verify, pool_size=max(max_workers, 10), proxy_for=base_url
+            verify=connection_verify, pool_size=max(max_workers, 32), proxy_for=base_url
         )
         bearer = BearerTokenCredentialPolicy(credential, scope)
         self._pipeline: Pipeline[HttpRequest, Any] = Pipeline(

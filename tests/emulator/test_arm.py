@@ -234,6 +234,17 @@ def test_default_datastore_dto(emu: Emulator, http: requests.Session) -> None:
     assert section["credentialType"] == "None"
 
 
+def test_datastore_by_name(emu: Emulator, http: requests.Session) -> None:
+    base = f"{emu.base_url}/datastore/v1.0/{emu.ctx.config.scope}/datastores"
+
+    found = http.get(f"{base}/workspaceblobstore", headers=AUTH)
+    missing = http.get(f"{base}/retail_lake", headers=AUTH)
+
+    assert found.status_code == 200 and found.json()["name"] == "workspaceblobstore"
+    assert missing.status_code == 404
+    assert "retail_lake" in missing.json()["error"]["message"]
+
+
 def test_compute_list(emu: Emulator, http: requests.Session) -> None:
     cfg = emu.ctx.config
     url = f"{emu.base_url}/rp/workspaces/{cfg.scope}/computes?api-version=2020-02-02"

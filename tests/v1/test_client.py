@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import io
 import logging
 import socket
+import ssl
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -15,6 +18,7 @@ from v1_samples import GRAPH_ID, PIPELINE_ID, PREP_MODULE
 
 from migrate_kit.emulator import Emulator
 from migrate_kit.emulator.content.backend import content_backend_for
+from migrate_kit.emulator.tls import ensure_certificates
 from migrate_kit.errors import (
     AuthenticationError,
     NotFoundError,
@@ -375,3 +379,49 @@ def test_ca_bundle_from_the_environment(
     client = make_client(connection_verify=True)
 
     assert client.get_pipeline(PIPELINE_ID)["Id"] == PIPELINE_ID
+
+
+def test_the_sas_download_carries_no_bearer_token(
+    client: PipelinesClient, workspace: Emulator
+) -> None:
+    # A second HTTPS server (the emulator's own certificate) stands in for blob storage and
+    # records the headers it receives: the emulator's request log leaves Authorization out.
+    seen: list[dict[str, str]] = []
+
+    class Blob(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append({k.lower(): v for k, v in self.headers.items()})
+            self.send_response(200)
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"zip")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    tls = ensure_certificates(workspace.state_dir / "tls")  # the emulator's existing files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls.server_cert, tls.server_key)
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Blob) as blob_server:
+        blob_server.socket = context.wrap_socket(blob_server.socket, server_side=True)
+        threading.Thread(target=blob_server.serve_forever, daemon=True).start()
+        sas = f"https://127.0.0.1:{blob_server.server_address[1]}/zips/s.zip?sv=1&sig=SECRET"
+        workspace.inject_fault(method="POST", path=r"/zip$", status=200, body={"zipSasUri": sas})
+        try:
+            assert client.download_snapshot("snap-any") == b"zip"
+        finally:
+            blob_server.shutdown()
+
+    (headers,) = seen
+    assert "authorization" not in headers
+    assert _requests(workspace, "/zip")  # the zip request itself went to the emulator
+
+
+def test_unknown_workspace_on_a_list_route(make_client: Callable[..., PipelinesClient]) -> None:
+    client = make_client(workspace_name="no-such-workspace")
+
+    with pytest.raises(NotFoundError) as caught:
+        client.list_pipelines()
+
+    assert str(caught.value).startswith("Workspace 'no-such-workspace' in resource group")
+    assert "was not found when reading the list of published pipelines (404" in str(caught.value)

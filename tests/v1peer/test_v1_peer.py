@@ -49,11 +49,7 @@ ENDPOINT = "weekly-demand-forecast"
 
 # Graphs the v1 SDK's own reader (PublishedPipeline.get_graph) cannot read, and why. The kit
 # must still read them. Anything else the SDK fails on is a test failure.
-KNOWN_SDK_GRAPH_GAPS = {
-    # The SDK resolves an OutputFileDatasetConfig's datastore by name through
-    # GET /datastore/v1.0/{scope}/datastores/{name}; the emulator serves only .../default so far.
-    "price_elasticity_weekly_estimation_by_store": "/datastores/workspaceblobstore",
-}
+KNOWN_SDK_GRAPH_GAPS: dict[str, str] = {}
 
 _PYTHON_TYPES = {
     "str": ParameterType.STRING,
@@ -195,7 +191,9 @@ def test_sdk_and_kit_read_the_same_graphs(sample_views: dict[str, Any]) -> None:
         assert _kit_graph(ours.graph) == seen["graph"], seen["name"]
         compared += 1
 
-    assert compared >= 11  # of 13; only the known gaps may be skipped
+    skipped = sum(1 for seen in sample_views["v1"]["pipelines"] if "graph_error" in seen)
+    assert compared + skipped == len(sample_views["v1"]["pipelines"])
+    assert skipped == len(KNOWN_SDK_GRAPH_GAPS)
 
 
 def test_sdk_and_kit_read_the_same_endpoints(sample_views: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from migrate_kit.emulator.arm.errors import (
+    DatastoreNotFound,
     IdentityHeaderMismatch,
     ResourceGroupNotFound,
     ResourceNotFound,
@@ -64,6 +65,7 @@ class ArmBackend:
       ignored by the token route.
     Not emulated: the default datastore's credentials; it reports ``credentialType: None`` and
       the endpoint ``localhost:PORT`` (so blob URLs point at the emulator).
+    Not emulated: datastores other than the default one (by name or as the default).
     Not emulated: compute management; the v1 compute list always holds one AmlCompute cluster,
       ``cpu-cluster``.
     """
@@ -279,6 +281,15 @@ class ArmBackend:
             },
         }
 
+    def get_datastore(
+        self, subscription_id: str, resource_group: str, workspace: str, name: str
+    ) -> dict[str, Any]:
+        """One datastore by name, as the v1 datastore service returns it (camelCase)."""
+        default = self.default_datastore(subscription_id, resource_group, workspace)
+        if name != default["name"]:
+            raise DatastoreNotFound(name)
+        return default
+
     def list_computes(
         self, subscription_id: str, resource_group: str, workspace: str
     ) -> dict[str, Any]:
@@ -310,6 +321,9 @@ class ArmBackend:
                         "maxNodeCount": 4,
                         "nodeIdleTimeBeforeScaleDown": "PT120S",
                     },
+                    # The v1 SDK's AmlCompute reads these two without a guard.
+                    "subnet": None,
+                    "remoteLoginPortPublicAccess": "NotSpecified",
                     "currentNodeCount": 0,
                     "targetNodeCount": 0,
                     "allocationState": "Steady",

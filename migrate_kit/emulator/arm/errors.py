@@ -51,6 +51,23 @@ class ResourceNotFound(ArmError):
         )
 
 
+class DatastoreNotFound(ArmError):
+    """404 of the v1 datastore service for an unknown datastore name.
+
+    That service answers in the Azure ML data-plane shape, whose ``error.code`` / ``message``
+    keys are the ones ARM's shape has; its exact inner codes are unconfirmed.
+    """
+
+    status = 404
+    code = "UserError"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Datastore '{name}' was not found in the workspace; only the default datastore "
+            "is emulated."
+        )
+
+
 class AuthenticationFailed(ArmError):
     """401 for a request without a bearer token, with ARM's ``WWW-Authenticate`` challenge."""
 

@@ -60,6 +60,11 @@ class ArmHandlers:
         p = request.path_params
         return JSONResponse(self.backend.default_datastore(p["sub"], p["rg"], p["ws"]))
 
+    async def get_datastore(self, request: Request) -> Response:
+        p = request.path_params
+        body = self.backend.get_datastore(p["sub"], p["rg"], p["ws"], p["name"])
+        return JSONResponse(body)
+
     async def list_computes(self, request: Request) -> Response:
         p = request.path_params
         return JSONResponse(self.backend.list_computes(p["sub"], p["rg"], p["ws"]))

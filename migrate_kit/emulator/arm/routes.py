@@ -28,5 +28,6 @@ def routes(ctx: Context, *, identity_secret: str) -> list[BaseRoute]:
         Route(WS_PATH, h.get_workspace, methods=["GET"]),
         Route("/discovery", h.discovery, methods=["GET"]),
         Route("/datastore/v1.0" + WS_PATH + "/default", h.default_datastore, methods=["GET"]),
+        Route("/datastore/v1.0" + WS_PATH + "/datastores/{name}", h.get_datastore, methods=["GET"]),
         Route("/rp/workspaces" + WS_PATH + "/computes", h.list_computes, methods=["GET"]),
     ]

@@ -63,7 +63,7 @@ _DATA_REFERENCE_TYPE = {
     "3": "AzureFiles",
     "4": "AzureSqlDatabase",
     "5": "AzurePostgresDatabase",
-    "6": "AzureDataLakeGen2",
+    "6": "AzureDataLakeGen2Reference",  # sic: the name the v1 SDK reader accepts
     "7": "DBFS",
     "8": "AzureMySqlDatabase",
 }
