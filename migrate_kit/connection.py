@@ -249,103 +249,58 @@ def _export_env(env: Mapping[str, Any]) -> None:
 def _discover_services(connection: Connection) -> dict[str, str]:
     """GET the ARM workspace, then its discovery document (which takes no token)."""
     from azure.core import PipelineClient
-    from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
     from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolicy
-    from azure.core.rest import HttpRequest
 
-    from migrate_kit.errors import ServiceUnavailableError
-
-    workspace = connection.workspace
-    verify: str | bool = connection.ca_bundle or True
     policies: list[Any] = [
         RetryPolicy(retry_total=2, retry_backoff_factor=0.5, retry_backoff_max=10),
         BearerTokenCredentialPolicy(connection.get_credential(), connection.arm_scope),
     ]
+    workspace = connection.workspace
     arm_url = f"{connection.arm_url.rstrip('/')}{workspace.arm_path}"
-    try:
-        client: Any  # azure-core's generics do not express rest.HttpRequest here
-        with PipelineClient(connection.arm_url, policies=policies) as client:
-            request = HttpRequest("GET", arm_url, params={"api-version": WORKSPACE_API_VERSION})
-            response = client.send_request(request, connection_verify=verify)
-            _raise_for_workspace(connection, response.status_code, response.text(), arm_url)
-            resource = response.json()
-            connection.region = connection.region or resource.get("location")
-            discovery_url = (resource.get("properties") or {}).get("discoveryUrl")
-            if not discovery_url:
-                raise ConfigurationError(
-                    f"The ARM resource of {workspace.describe()} names no discoveryUrl. "
-                    "Pass the v1 pipelines service URL with --pipelines-url."
-                )
-            response = client.send_request(
-                HttpRequest("GET", discovery_url), connection_verify=verify
+    client: Any  # azure-core's generics do not express rest.HttpRequest here
+    with PipelineClient(connection.arm_url, policies=policies) as client:
+        resource = _get_json(connection, client, arm_url, "the workspace resource")
+        connection.region = connection.region or resource.get("location")
+        discovery_url = (resource.get("properties") or {}).get("discoveryUrl")
+        if not discovery_url:
+            raise ConfigurationError(
+                f"The ARM resource of {workspace.describe()} names no discoveryUrl. "
+                "Pass the v1 pipelines service URL with --pipelines-url."
             )
-            _raise_for_workspace(connection, response.status_code, response.text(), discovery_url)
-            services: Any = response.json()
-    except ClientAuthenticationError as exc:
-        from migrate_kit.errors import AuthenticationError
-
-        raise AuthenticationError(
-            f"No Azure credential could get a token for {workspace.describe()}: "
-            f"{str(exc).splitlines()[0]} Sign in with `az login`, or set the service "
-            "principal variables (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET)."
-        ) from None
-    except ServiceRequestError as exc:
-        raise ServiceUnavailableError(
-            f"Could not reach {connection.arm_url} for {workspace.describe()}: "
-            f"{str(exc).splitlines()[0]} Check the network or proxy, or that the emulator "
-            "is running.",
-            url=arm_url,
-        ) from None
-    if not isinstance(services, dict):
-        raise ConfigurationError(
-            f"The discovery document of {workspace.describe()} is not a JSON object. "
-            "Pass the v1 pipelines service URL with --pipelines-url."
-        )
+        services = _get_json(connection, client, discovery_url, "the discovery document")
     logger.info("Discovered services of %s: %s", workspace.describe(), ", ".join(services))
     return {str(k): str(v).rstrip("/") for k, v in services.items() if v}
 
 
-def _raise_for_workspace(connection: Connection, status: int, text: str, url: str) -> None:
-    """Turn a failed workspace or discovery call into one clear error."""
-    if status < 400:
-        return
-    from migrate_kit.errors import AuthenticationError, NotFoundError, ServiceCallError
+def _get_json(connection: Connection, client: Any, url: str, what: str) -> dict[str, Any]:
+    """GET ``url`` (the ARM api-version added for ARM); errors become one-line exceptions."""
+    from azure.core.exceptions import AzureError, ClientAuthenticationError
+    from azure.core.rest import HttpRequest
 
-    code = _error_code(text)
-    what = connection.workspace.describe()
-    if status == 404:
-        raise NotFoundError(
-            f"{what[0].upper()}{what[1:]} was not found ({code or 404}). Check the subscription, "
-            f"resource group and workspace names in {connection.source}.",
-            status=status,
-            code=code,
-            url=url,
-        )
-    if status in (401, 403):
-        raise AuthenticationError(
-            f"{what[0].upper()}{what[1:]} refused the credential ({status} {code or ''}). "
-            "Check that you are signed in (az login) to the right tenant and hold a role "
-            "on the workspace (Reader at least).".replace(" )", ")"),
-            status=status,
-            code=code,
-            url=url,
-        )
-    raise ServiceCallError(
-        f"Reading {what} failed with HTTP {status} ({code or 'no error code'}). Try again; "
-        "if it persists, check the Azure status page.",
-        status=status,
-        code=code,
-        url=url,
+    from migrate_kit.v1._errors import (
+        credential_error,
+        error_from_exception,
+        error_from_response,
+        malformed_error,
     )
 
-
-def _error_code(text: str) -> str | None:
+    phrase = connection.workspace.describe()
+    phrase = phrase[0].upper() + phrase[1:]
+    params = {"api-version": WORKSPACE_API_VERSION} if "/providers/" in url else {}
     try:
-        body = json.loads(text)
-    except ValueError:
-        return None
-    error = body.get("error") or body.get("Error") if isinstance(body, dict) else None
-    if isinstance(error, dict):
-        code = error.get("code") or error.get("Code")
-        return str(code) if code else None
-    return None
+        response = client.send_request(
+            HttpRequest("GET", url, params=params), connection_verify=connection.ca_bundle or True
+        )
+    except ClientAuthenticationError as exc:
+        raise credential_error(phrase, what, connection.arm_scope, exc) from None
+    except AzureError as exc:
+        raise error_from_exception(phrase, what, url, exc) from None
+    if response.status_code >= 400:
+        raise error_from_response(phrase, what, url, response.status_code, response.content, 0)
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise malformed_error(phrase, what, url, str(exc)) from None
+    if not isinstance(body, dict):
+        raise malformed_error(phrase, what, url, f"a JSON {type(body).__name__}, not an object")
+    return body
