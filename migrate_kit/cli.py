@@ -5,6 +5,7 @@ Commands::
     migrate-kit inventory [--format table|csv|json] [--output PATH] [workspace options]
     migrate-kit emulator serve [--sample PATH | --empty] [--state DIR] [--port N]
                                [--connection-file PATH]
+    migrate-kit emulator env --connection-file PATH     (prints `export` lines for a shell)
     migrate-kit emulator coverage
     migrate-kit demo [--state DIR]
 
@@ -84,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any)")
     serve.add_argument("--connection-file", type=Path, help="where to write connection JSON")
     serve.set_defaults(handler=_emulator_serve)
+    env = emulator_commands.add_parser(
+        "env", help="print export lines that point azure-ai-ml and the v1 SDK at the emulator"
+    )
+    env.add_argument("--connection-file", type=Path, required=True)
+    env.set_defaults(handler=_emulator_env)
     coverage = emulator_commands.add_parser("coverage", help="print what the emulator simplifies")
     coverage.set_defaults(handler=_emulator_coverage)
 
@@ -168,6 +174,25 @@ def _emulator_serve(args: argparse.Namespace) -> int:
         connection_file=args.connection_file,
         on_ready=_ready,
     )
+    return 0
+
+
+def _emulator_env(args: argparse.Namespace) -> int:
+    import json
+    import shlex
+
+    from migrate_kit.errors import ConfigurationError
+
+    try:
+        connection = json.loads(args.connection_file.read_text(encoding="utf-8"))
+        env = connection["env"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigurationError(
+            f"{args.connection_file} is not an emulator connection file ({exc}). Use the file "
+            "that `migrate-kit emulator serve --connection-file PATH` writes."
+        ) from None
+    for name, value in sorted(env.items()):
+        print(f"export {name}={shlex.quote(str(value))}")
     return 0
 
 

@@ -178,3 +178,25 @@ def test_demo_runs_the_sample_workspace(clean_env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stderr
     assert "published pipelines:" in result.stdout
     assert "blocked" in result.stdout
+
+
+def test_emulator_env_prints_shell_exports(
+    connection_file: Path, clean_env: dict[str, str]
+) -> None:
+    result = run(["emulator", "env", "--connection-file", str(connection_file)], clean_env)
+    assert result.returncode == 0, result.stderr
+    exported = dict(
+        line.removeprefix("export ").split("=", 1) for line in result.stdout.splitlines()
+    )
+    assert "REQUESTS_CA_BUNDLE" in exported and "ARM_CLOUD_METADATA_URL" in exported
+    script = f'{result.stdout}\nprintf %s "$ARM_CLOUD_METADATA_URL"'
+    echoed = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+    assert echoed.stdout == json.loads(connection_file.read_text())["env"]["ARM_CLOUD_METADATA_URL"]
+
+
+def test_emulator_env_rejects_another_file(clean_env: dict[str, str], tmp_path: Path) -> None:
+    other = tmp_path / "config.json"
+    other.write_text("{}")
+    result = run(["emulator", "env", "--connection-file", str(other)], clean_env)
+    assert result.returncode == 2
+    assert "not an emulator connection file" in result.stderr

@@ -88,6 +88,8 @@ class FaultSet:
 
     def take(self, method: str, path: str) -> Fault | None:
         """The first fault matching the request, with one use counted; exhausted ones go away."""
+        if not self._faults:
+            return None  # the common case, without the lock (reading a list's length is atomic)
         with self._lock:
             for fault in self._faults:
                 if fault.matches(method, path):
@@ -105,11 +107,15 @@ def redact_query(query: str) -> str:
 
 
 class RequestLog:
-    """The last ``maxlen`` requests: method, host, path, query (redacted), status, duration."""
+    """The last ``maxlen`` requests: method, host, path, query (redacted), status, duration.
+
+    ``record`` only keeps the raw values (it runs on every request); the entries, with secrets
+    removed, are built when they are read.
+    """
 
     def __init__(self, maxlen: int = 20_000) -> None:
         self._lock = threading.Lock()
-        self._entries: deque[dict[str, Any]] = deque(maxlen=maxlen)
+        self._entries: deque[_Raw] = deque(maxlen=maxlen)
 
     def record(
         self,
@@ -117,28 +123,64 @@ class RequestLog:
         status: int | None,
         started: float,
         fault: Fault | None,
-    ) -> dict[str, Any]:
-        headers = {
-            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
-        }
-        entry = {
-            "method": scope["method"],
-            "host": headers.get("host", ""),
-            "path": scope["path"],
-            "query": redact_query(scope.get("query_string", b"").decode("latin-1")),
-            "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            "headers": {k: v for k, v in headers.items() if k not in SECRET_HEADERS},
-            "fault": fault.id if fault else None,
-        }
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> float:
+        """Append a finished request; returns its duration in ms.
+
+        ``headers``: its decoded, lower-cased headers when the caller has them already (they
+        are decoded from ``scope`` otherwise); the log keeps the dict, so it must not change.
+        """
+        if headers is None:
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1")
+                for k, v in scope.get("headers", [])
+            }
+        duration_ms = (time.perf_counter() - started) * 1000
+        raw = (
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b""),
+            status,
+            duration_ms,
+            headers,
+            fault.id if fault else None,
+        )
         with self._lock:
-            self._entries.append(entry)
-        return entry
+            self._entries.append(raw)
+        return duration_ms
 
     def entries(self) -> list[dict[str, Any]]:
+        """The recorded requests, oldest first, without secrets."""
         with self._lock:
-            return list(self._entries)
+            raws = list(self._entries)
+        return [_entry(*raw) for raw in raws]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+# method, path, query string, status, duration in ms, headers, fault id
+_Raw = tuple[str, str, bytes, "int | None", float, dict[str, str], "int | None"]
+
+
+def _entry(
+    method: str,
+    path: str,
+    query: bytes,
+    status: int | None,
+    duration_ms: float,
+    headers: dict[str, str],
+    fault: int | None,
+) -> dict[str, Any]:
+    return {
+        "method": method,
+        "host": headers.get("host", ""),
+        "path": path,
+        "query": redact_query(query.decode("latin-1")) if query else "",
+        "status": status,
+        "duration_ms": round(duration_ms, 2),
+        "headers": {k: v for k, v in headers.items() if k not in SECRET_HEADERS},
+        "fault": fault,
+    }

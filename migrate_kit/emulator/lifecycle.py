@@ -210,6 +210,9 @@ class Emulator:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            # Clients talk to 127.0.0.1 directly; X-Forwarded-* headers must not rewrite scopes
+            # (and the middleware would cost time on every request).
+            proxy_headers=False,
             timeout_graceful_shutdown=3,
         )
         self._server = uvicorn.Server(config)

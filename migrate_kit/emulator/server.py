@@ -9,8 +9,12 @@ Each request passes these steps, in order:
    metadata, the managed-identity token route (it checks its own secret header), discovery, the
    ``/_emulator/*`` admin routes and blob requests (those carry a SAS). Without one the answer is
    401 in the family's error shape;
-4. **dispatch**: blob requests go to the content family's blob app, everything else to the
-   route table (admin, ARM, then the ``pipelines`` and ``content`` families when present).
+4. **dispatch**: blob requests go to the content family's blob app, GETs of a ``JsonGetRoute``
+   (``fastget.py``: the single-entity reads the inventory makes by the thousand) straight to
+   their reader, everything else to the route table (admin, ARM, then the ``pipelines`` and
+   ``content`` families when present).
+
+The request headers are decoded into a dict once per request and shared by these steps.
 
 Blob requests come in two styles and both reach the same blob app in host style:
 
@@ -55,6 +59,7 @@ from migrate_kit.emulator.arm.errors import AuthenticationFailed
 from migrate_kit.emulator.arm.errors import service_error as arm_service_error
 from migrate_kit.emulator.config import Context
 from migrate_kit.emulator.errors import ServiceError
+from migrate_kit.emulator.fastget import FastGets, send_json
 from migrate_kit.emulator.faults import Fault, FaultSet, RequestLog
 
 __all__ = ["EmulatorApp"]
@@ -109,6 +114,7 @@ class EmulatorApp:
             if module is not None:
                 routes += module.routes(ctx)
         self.router = Router(routes=routes, default=self._not_found)
+        self.fast_gets = FastGets(routes)
         self.blob_app = _load_blob_app(ctx)
 
     # -- the request pipeline ----------------------------------------------------------------
@@ -117,6 +123,7 @@ class EmulatorApp:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
+        headers = _headers(scope)
         status: int | None = None
         fault: Fault | None = None
         recorded = False
@@ -125,9 +132,9 @@ class EmulatorApp:
             nonlocal recorded
             if not recorded:
                 recorded = True
-                entry = self.log.record(scope, status, started, fault)
-                logger.debug("%s %s -> %s (%.1f ms)", entry["method"], entry["path"],
-                             entry["status"], entry["duration_ms"])  # fmt: skip
+                duration_ms = self.log.record(scope, status, started, fault, headers=headers)
+                logger.debug("%s %s -> %s (%.1f ms)", scope["method"], scope["path"],
+                             status, duration_ms)  # fmt: skip
 
         async def send_recorded(message: Message) -> None:
             # Recorded before the last body chunk leaves, so that a client that got its answer
@@ -143,20 +150,27 @@ class EmulatorApp:
             fault = self.faults.take(scope["method"], scope["path"])
         try:
             if fault is None or await self._apply_fault(fault, scope, receive, send_recorded):
-                await self._dispatch(scope, receive, send_recorded)
+                await self._dispatch(scope, headers, receive, send_recorded)
         finally:
             record()
 
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        blob_scope = _blob_scope(scope)
+    async def _dispatch(
+        self, scope: Scope, headers: dict[str, str], receive: Receive, send: Send
+    ) -> None:
+        blob_scope = _blob_scope(scope, headers)
         family = "content" if blob_scope is not None else _family_of(scope["path"])
         try:
-            if blob_scope is None and not _is_exempt(scope) and not _has_bearer(scope):
+            if blob_scope is None and not _is_exempt(scope) and not _has_bearer(headers):
                 raise self._unauthorized(family)
             if blob_scope is not None:
                 if self.blob_app is None:
                     raise _family_error(family, 404, "NotFound", "Blob storage is not available.")
                 await self.blob_app(blob_scope, receive, send)
+                return
+            fast = self.fast_gets.find(scope["path"]) if scope["method"] == "GET" else None
+            if fast is not None:
+                read, params = fast
+                await send_json(send, read(params))
             else:
                 await self.router(scope, receive, send)
         except ServiceError as error:
@@ -328,23 +342,24 @@ def _is_exempt(scope: Scope) -> bool:
     return path in _EXEMPT or path.startswith("/_emulator/")
 
 
-def _has_bearer(scope: Scope) -> bool:
-    value = _headers(scope).get("authorization", "")
+def _has_bearer(headers: dict[str, str]) -> bool:
+    value = headers.get("authorization", "")
     scheme, _, token = value.partition(" ")
     return scheme.lower() == "bearer" and bool(token.strip())
 
 
-def _blob_scope(scope: Scope) -> Scope | None:
+def _blob_scope(scope: Scope, headers: dict[str, str]) -> Scope | None:
     """The scope to hand to the blob app (host style), or None if this is no blob request."""
-    headers = _headers(scope)
     host, _, port = headers.get("host", "").partition(":")
     if host.lower().endswith(_BLOB_HOST_SUFFIX):
         account = host[: -len(_BLOB_HOST_SUFFIX)]
         return {**scope, "state": {**scope.get("state", {}), "blob_account": account}}
 
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     segments = scope["path"].lstrip("/").split("/", 1)
-    if "sig" not in query or len(segments) < 2 or segments[0] in _SERVICE_SEGMENTS:
+    if len(segments) < 2 or segments[0] in _SERVICE_SEGMENTS:
+        return None  # checked first: the service routes never need the query parsed
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    if "sig" not in query:
         return None
 
     account, rest = segments

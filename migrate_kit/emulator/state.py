@@ -6,6 +6,20 @@
   ``pipelines.pipeline``) and the body is the wire JSON the family serves;
 - blobs: ``(account, container, path) -> bytes + properties`` (ETag, Last-Modified, ...).
 
+Entity bodies are stored as compact JSON text (``dumps_json``: no spaces, UTF-8 characters
+unescaped), the exact bytes ``JSONResponse`` would send for them, so a family whose served body
+equals the stored one can answer with ``get_json`` without decoding and re-encoding it. State
+files written by older versions (``json.dumps`` defaults) are re-encoded once when opened.
+
+A family may also register an *entity view* for a kind (``set_view``, see ``served.py``): on
+every write of that kind the store then keeps the served form next to the body (NULL when it is
+the body itself) with the view's fingerprint, in the same row, so ``get_served`` answers reads
+without decoding anything. A served form counts only while its fingerprint is the registered
+view's; rows written without the view (or by another version of it) are served the slow way.
+Known shortcoming: a migrate_kit from before entity views writing into the same state file
+rewrites bodies without clearing their served form, which would then be stale; do not share a
+state folder between such versions (delete ``served_by`` values, or the folder, if you did).
+
 The file lives at ``<state_dir>/emulator.sqlite`` in WAL mode. One connection is shared by all
 threads behind one lock, so concurrent requests never interleave inside a write. Entities keep
 their insertion order (``list`` returns them in that order; replacing a body keeps its place).
@@ -26,13 +40,22 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["CAPTURE_FORMAT", "Store"]
+if TYPE_CHECKING:
+    from migrate_kit.emulator.served import EntityView
+
+__all__ = ["CAPTURE_FORMAT", "Store", "dumps_json"]
 
 logger = logging.getLogger(__name__)
 
 CAPTURE_FORMAT = 1
+
+_MMAP_BYTES = 1 << 30  # address space only; pages are shared with the OS file cache
+_CACHE_KIB = 64 * 1024
+
+#: How entity bodies are encoded (kept in the meta table; see ``dumps_json``).
+_ENTITY_ENCODING = ("entity_encoding", "compact-utf8")
 
 # Aliases: inside ``Store`` the name ``list`` is the method, not the builtin.
 _Bodies = list[dict[str, Any]]
@@ -40,7 +63,8 @@ _Names = list[str]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (
-    kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, UNIQUE (kind, key));
+    kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, served TEXT, served_by TEXT,
+    UNIQUE (kind, key));
 CREATE TABLE IF NOT EXISTS blobs (
     account TEXT NOT NULL, container TEXT NOT NULL, path TEXT NOT NULL,
     data BLOB NOT NULL, properties TEXT NOT NULL, UNIQUE (account, container, path));
@@ -48,9 +72,13 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 _UPSERT_ENTITY = (
-    "INSERT INTO entities (kind, key, body) VALUES (?, ?, ?) "
-    "ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body"
+    "INSERT INTO entities (kind, key, body, served, served_by) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (kind, key) DO UPDATE "
+    "SET body = excluded.body, served = excluded.served, served_by = excluded.served_by"
 )
+_ViewRow = tuple[str, str, str, "str | None", "str | None"]
+
+
 _UPSERT_BLOB = (
     "INSERT INTO blobs (account, container, path, data, properties) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (account, container, path) DO UPDATE "
@@ -69,7 +97,30 @@ class Store:
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        # Reads of large bodies span several pages: map the file instead of a pread per page,
+        # and keep a page cache big enough for a large workspace's hot entities.
+        self._conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
+        self._conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
         self._conn.executescript(_SCHEMA)
+        self._views: dict[str, EntityView] = {}
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(entities)")}
+        for column in ("served", "served_by"):
+            if column not in columns:  # a state file from before entity views
+                self._conn.execute(f"ALTER TABLE entities ADD COLUMN {column} TEXT")
+        if self.get_meta(_ENTITY_ENCODING[0]) != _ENTITY_ENCODING[1]:
+            self._reencode_entities()
+
+    def _reencode_entities(self) -> None:
+        """Rewrite every entity body with ``dumps_json`` (state from older versions), once."""
+        with self.transaction():
+            rows = self._conn.execute("SELECT rowid, body FROM entities").fetchall()
+            self._conn.executemany(
+                "UPDATE entities SET body = ?, served = NULL, served_by = NULL WHERE rowid = ?",
+                [(dumps_json(json.loads(body)), rowid) for rowid, body in rows],
+            )
+            self.set_meta(*_ENTITY_ENCODING)
+        if rows:
+            logger.info("Re-encoded %d entity bodies in %s", len(rows), self.path)
 
     def close(self) -> None:
         """Close the database file; the store cannot be used afterwards."""
@@ -105,11 +156,11 @@ class Store:
 
     def put(self, kind: str, key: str, body: dict[str, Any]) -> None:
         """Insert or replace one entity."""
-        self._execute(_UPSERT_ENTITY, (kind, key, json.dumps(body)))
+        self._execute(_UPSERT_ENTITY, self._row(kind, key, body))
 
     def put_many(self, kind: str, items: Iterable[tuple[str, dict[str, Any]]]) -> int:
         """Insert or replace many entities of one kind in one transaction; returns the count."""
-        rows = [(kind, key, json.dumps(body)) for key, body in items]
+        rows = [self._row(kind, key, body) for key, body in items]
         with self.transaction():
             self._conn.executemany(_UPSERT_ENTITY, rows)
         return len(rows)
@@ -120,6 +171,45 @@ class Store:
             "SELECT body FROM entities WHERE kind = ? AND key = ?", (kind, key)
         ).fetchone()
         return None if row is None else _loads(row[0])
+
+    def set_view(self, kind: str, view: EntityView) -> None:
+        """Keep ``view``'s served form with every entity of ``kind`` written from now on."""
+        with self._lock:
+            self._views[kind] = view
+
+    def _row(self, kind: str, key: str, body: dict[str, Any]) -> _ViewRow:
+        """The entities row for ``body``, with its served form when ``kind`` has a view."""
+        text = dumps_json(body)
+        view = self._views.get(kind)
+        if view is None:
+            return kind, key, text, None, None
+        try:
+            return kind, key, text, view.render(body, text), view.fingerprint
+        except ValueError:
+            return kind, key, text, None, None
+
+    def get_served(self, kind: str, key: str) -> tuple[bytes, bytes | None] | None:
+        """The stored body (as ``get_json``) and, when written under ``kind``'s current view,
+        its served form (the same bytes when they are equal); None if the entity is missing."""
+        view = self._views.get(kind)
+        row = self._execute(
+            "SELECT CAST(body AS BLOB), CAST(served AS BLOB), served_by FROM entities "
+            "WHERE kind = ? AND key = ?",
+            (kind, key),
+        ).fetchone()
+        if row is None:
+            return None
+        body, served, served_by = row
+        if view is None or served_by != view.fingerprint:
+            return body, None
+        return body, body if served is None else served
+
+    def get_json(self, kind: str, key: str) -> bytes | None:
+        """The entity's body as stored: compact UTF-8 JSON (see ``dumps_json``), or None."""
+        row = self._execute(
+            "SELECT CAST(body AS BLOB) FROM entities WHERE kind = ? AND key = ?", (kind, key)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
 
     def list(self, kind: str) -> _Bodies:
         """All bodies of one kind, in insertion order."""
@@ -230,6 +320,7 @@ class Store:
         with self.transaction():
             for table in ("entities", "blobs", "meta"):
                 self._conn.execute(f"DELETE FROM {table}")
+            self.set_meta(*_ENTITY_ENCODING)
 
     # -- captures ----------------------------------------------------------------------------
 
@@ -288,7 +379,7 @@ class Store:
 
         with self.transaction():
             for kind, items in state.get("entities", {}).items():
-                rows = [(kind, item["key"], json.dumps(item["body"])) for item in items]
+                rows = [self._row(kind, item["key"], item["body"]) for item in items]
                 self._conn.executemany(_UPSERT_ENTITY, rows)
             for blob in state.get("blobs", []):
                 data = (folder / "blobs" / blob["sha256"]).read_bytes()
@@ -301,6 +392,15 @@ class Store:
                 )
                 self._conn.execute(_UPSERT_BLOB, row)
         logger.info("Imported capture %s", folder)
+
+
+def dumps_json(value: Any) -> str:
+    """``value`` as compact JSON text, byte for byte what Starlette's ``JSONResponse`` sends.
+
+    Unlike ``JSONResponse``, NaN and infinities are accepted (and stored); a served body that
+    holds them still fails when it is rendered, as before.
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _loads(text: str) -> dict[str, Any]:

@@ -1,22 +1,29 @@
 """Read a workspace's v1 published pipelines and pipeline endpoints into typed models.
 
-``V1Reader.published_pipelines()`` lists the pipelines, then reads every graph and graph
-interface concurrently (a thread pool of ``max_workers``), fetching each distinct module and
-data source only once per call. Any failure while reading one pipeline's graph, module or data
-source becomes ``problems`` on that pipeline, step or data input; every other pipeline stays
-complete. Only a failure of the list call itself raises (there is nothing to show then).
+``V1Reader.published_pipelines()`` lists the pipelines, then reads every graph, graph
+interface, module and data source with the asyncio client (``_aio.AsyncPipelinesClient``) on a
+private event loop in a worker thread (``_loop.run_private``), so the public methods stay
+synchronous and also work where an event loop already runs (Jupyter). At most ``max_workers``
+requests are in flight (capped at ``MAX_IN_FLIGHT``); each distinct module and data source is
+fetched once per call, however many graphs name it (concurrent askers share the one request).
+Each pipeline is parsed as soon as its graph and the entities it needs have arrived.
+
+Any failure while reading one pipeline's graph, module or data source becomes ``problems`` on
+that pipeline, step or data input; every other pipeline stays complete. Only a failure of the
+list call itself raises (there is nothing to show then).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from migrate_kit.errors import ServiceCallError
+from migrate_kit.v1._aio import AsyncPipelinesClient
+from migrate_kit.v1._loop import relaxed_gc, run_private
 from migrate_kit.v1.client import PipelinesClient
 from migrate_kit.v1.models import Graph, PipelineEndpoint, PublishedPipeline
 from migrate_kit.v1.parse import (
@@ -29,44 +36,92 @@ from migrate_kit.v1.parse import (
     uses_parameters,
 )
 
-__all__ = ["V1Reader"]
+__all__ = ["MAX_IN_FLIGHT", "V1Reader"]
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
+#: Requests in flight at most, whatever ``max_workers`` says: one event loop thread cannot keep
+#: more connections busy, and a service should not see more from one reader.
+MAX_IN_FLIGHT = 16
+
+#: Pipelines being read at once, per request in flight: enough to keep every connection busy
+#: while some pipelines wait for a shared module, few enough to parse graphs as they arrive.
+_PIPELINES_PER_REQUEST = 4
 
 
-class _FetchOnce(Generic[T]):
-    """A thread-safe cache that runs ``load(key)`` at most once per key.
+class _FetchOnce:
+    """Per-call cache of one entity kind: ``load(key)`` runs at most once per key.
 
-    A second thread asking for a key that is being loaded waits for the first one's result.
-    Failures are cached too (as ``Unavailable``), so a broken module is asked for only once.
+    ``get`` hands every asker of a key the same task, so a second asker of a key that is being
+    loaded awaits the first request instead of sending another. Failures are cached too (as
+    ``Unavailable``), so a broken module is asked for only once.
     """
 
-    def __init__(self, load: Callable[[str], T], what: str) -> None:
+    def __init__(self, load: Callable[[str], Awaitable[Any]], what: str) -> None:
         self._load = load
         self._what = what
-        self._lock = threading.Lock()
-        self._futures: dict[str, Future[T | Unavailable]] = {}
+        self._tasks: dict[str, asyncio.Future[Any]] = {}
 
-    def get(self, key: str) -> T | Unavailable:
-        """Return the loaded value of ``key`` or an ``Unavailable`` saying why it is missing."""
-        with self._lock:
-            future = self._futures.get(key)
-            owner = future is None
-            if future is None:
-                future = self._futures[key] = Future()
-        if owner:
-            try:
-                future.set_result(_attempt(self._load, key, f"{self._what} {key!r}"))
-            except BaseException as exc:  # e.g. KeyboardInterrupt: waiting threads must not hang
-                future.set_exception(exc)
-                raise
-        return future.result()
+    def get(self, key: str) -> asyncio.Future[Any]:
+        """The task loading ``key``: its result is the value, or an ``Unavailable``."""
+        task = self._tasks.get(key)
+        if task is None:
+            task = asyncio.ensure_future(_attempt(self._load, key, f"{self._what} {key!r}"))
+            self._tasks[key] = task
+        return task
+
+
+class _GraphReader:
+    """Reads graphs (and what they name) for one call of the reader, on one async client."""
+
+    def __init__(self, client: AsyncPipelinesClient) -> None:
+        self.client = client
+        self.modules = _FetchOnce(client.get_module, "module")
+        self.data_sources = _FetchOnce(client.get_data_source, "data source")
+
+    async def with_graph(self, pipeline: PublishedPipeline) -> PublishedPipeline:
+        """``pipeline`` with its graph attached; never raises (failures become ``problems``)."""
+        if not pipeline.graph_id:
+            return _with_problem(pipeline, "the pipeline names no GraphId; its graph was not read")
+        try:
+            graph = await self.read_graph(pipeline, pipeline.graph_id)
+        except ServiceCallError as exc:
+            return _with_problem(pipeline, f"its graph could not be read: {exc}")
+        except Exception as exc:  # a parser bug must not take the whole inventory down
+            logger.exception("Reading the graph of pipeline %s failed", pipeline.id)
+            return _with_problem(pipeline, f"its graph could not be read ({type(exc).__name__})")
+        return replace(pipeline, graph=graph)
+
+    async def read_graph(self, pipeline: PublishedPipeline, graph_id: str) -> Graph:
+        """Fetch a graph, then its interface, modules and data sources together, and parse.
+
+        The interface is skipped when neither the pipeline nor any node mentions a pipeline
+        parameter (see ``parse.uses_parameters``).
+        """
+        body = await self.client.get_graph(graph_id)
+
+        wanted_interface = bool(pipeline.parameter_defaults) or uses_parameters(body)
+        modules = module_ids(body)
+        sources = data_source_ids(body)
+        fetched = await asyncio.gather(
+            _attempt(self.client.get_graph_interface, graph_id, "the graph interface")
+            if wanted_interface
+            else _nothing(),
+            *(self.modules.get(key) for key in modules),
+            *(self.data_sources.get(key) for key in sources),
+        )
+
+        interface, found = fetched[0], iter(fetched[1:])
+        module_map = {key: next(found) for key in modules}
+        source_map = {key: next(found) for key in sources}
+        return parse_graph(body, interface, module_map, source_map)
 
 
 class V1Reader:
-    """Builds ``PublishedPipeline`` and ``PipelineEndpoint`` models from a ``PipelinesClient``."""
+    """Builds ``PublishedPipeline`` and ``PipelineEndpoint`` models from a ``PipelinesClient``.
+
+    ``max_workers`` bounds the requests in flight during bulk reads (at most ``MAX_IN_FLIGHT``).
+    """
 
     def __init__(self, client: PipelinesClient, *, max_workers: int = 16) -> None:
         self.client = client
@@ -80,19 +135,15 @@ class V1Reader:
         ``active_only=False`` (the default) also returns disabled and deprecated pipelines, so
         an inventory shows them. The order is the service's.
         """
-        rows = self.client.list_pipelines(active_only=active_only)
-        pipelines = [parse_pipeline(row) for row in rows]
-        if not include_graphs or not pipelines:
-            return pipelines
-
-        fetchers = self._fetchers()
-        with ThreadPoolExecutor(self.max_workers, thread_name_prefix="v1-reader") as pool:
-            return list(pool.map(lambda p: self._with_graph(p, *fetchers), pipelines))
+        if not include_graphs:
+            rows = self.client.list_pipelines(active_only=active_only)
+            return [parse_pipeline(row) for row in rows]
+        with relaxed_gc():
+            return run_private(lambda: self._read_all(active_only))
 
     def published_pipeline(self, pipeline_id: str) -> PublishedPipeline:
         """Return one published pipeline with its graph; raises if the pipeline is missing."""
-        pipeline = parse_pipeline(self.client.get_pipeline(pipeline_id))
-        return self._with_graph(pipeline, *self._fetchers())
+        return run_private(lambda: self._read_one(pipeline_id))
 
     def endpoints(self, *, active_only: bool = False) -> list[PipelineEndpoint]:
         """Return every pipeline endpoint with its versions and default version.
@@ -102,62 +153,49 @@ class V1Reader:
         """
         return [parse_endpoint(row) for row in self.client.list_endpoints(active_only=active_only)]
 
-    def _fetchers(self) -> tuple[_FetchOnce[Any], _FetchOnce[Any]]:
-        """Fresh per-call caches of modules and data sources."""
-        return (
-            _FetchOnce(self.client.get_module, "module"),
-            _FetchOnce(self.client.get_data_source, "data source"),
-        )
+    @property
+    def in_flight(self) -> int:
+        """Requests in flight at most during bulk reads."""
+        return min(self.max_workers, MAX_IN_FLIGHT)
 
-    def _with_graph(
-        self,
-        pipeline: PublishedPipeline,
-        modules: _FetchOnce[Any],
-        data_sources: _FetchOnce[Any],
-    ) -> PublishedPipeline:
-        """Attach the graph of ``pipeline``; never raises (failures become ``problems``)."""
-        if not pipeline.graph_id:
-            return _with_problem(pipeline, "the pipeline names no GraphId; its graph was not read")
-        try:
-            graph = self._read_graph(pipeline, pipeline.graph_id, modules, data_sources)
-        except ServiceCallError as exc:
-            return _with_problem(pipeline, f"its graph could not be read: {exc}")
-        except Exception as exc:  # a parser bug must not take the whole inventory down
-            logger.exception("Reading the graph of pipeline %s failed", pipeline.id)
-            return _with_problem(pipeline, f"its graph could not be read ({type(exc).__name__})")
-        return replace(pipeline, graph=graph)
+    async def _read_all(self, active_only: bool) -> list[PublishedPipeline]:
+        """List the pipelines, then read their graphs with a bounded set of workers."""
+        async with AsyncPipelinesClient(self.client.settings, limit=self.in_flight) as client:
+            rows = await client.list_pipelines(active_only=active_only)
+            pipelines = [parse_pipeline(row) for row in rows]
+            reader = _GraphReader(client)
+            pending: Iterator[int] = iter(range(len(pipelines)))
 
-    def _read_graph(
-        self,
-        pipeline: PublishedPipeline,
-        graph_id: str,
-        modules: _FetchOnce[Any],
-        data_sources: _FetchOnce[Any],
-    ) -> Graph:
-        """Fetch a graph, its interface, modules and data sources, then parse them together.
+            async def work() -> None:
+                for index in pending:  # shared iterator: each pipeline goes to one worker
+                    pipelines[index] = await reader.with_graph(pipelines[index])
 
-        The interface is skipped when neither the pipeline nor any node mentions a pipeline
-        parameter (see ``parse.uses_parameters``).
-        """
-        body = self.client.get_graph(graph_id)
-        interface: Any = {}
-        if pipeline.parameter_defaults or uses_parameters(body):
-            interface = _attempt(self.client.get_graph_interface, graph_id, "the graph interface")
-        module_map = {key: modules.get(key) for key in module_ids(body)}
-        source_map = {key: data_sources.get(key) for key in data_source_ids(body)}
-        return parse_graph(body, interface, module_map, source_map)
+            workers = min(len(pipelines), self.in_flight * _PIPELINES_PER_REQUEST)
+            await asyncio.gather(*(work() for _ in range(workers)))
+            return pipelines
+
+    async def _read_one(self, pipeline_id: str) -> PublishedPipeline:
+        """Read one pipeline (raising if it is missing), then its graph."""
+        async with AsyncPipelinesClient(self.client.settings, limit=self.in_flight) as client:
+            pipeline = parse_pipeline(await client.get_pipeline(pipeline_id))
+            return await _GraphReader(client).with_graph(pipeline)
 
 
-def _attempt(load: Callable[[str], T], key: str, what: str) -> T | Unavailable:
-    """Call ``load(key)``; a service error (or a bad body) gives an ``Unavailable`` instead."""
+async def _attempt(load: Callable[[str], Awaitable[Any]], key: str, what: str) -> Any:
+    """Await ``load(key)``; a service error (or a bad body) gives an ``Unavailable`` instead."""
     try:
-        return load(key)
+        return await load(key)
     except ServiceCallError as exc:
         logger.debug("Could not read %s: %s", what, exc)
         return Unavailable(str(exc))
     except Exception as exc:
         logger.exception("Reading %s failed unexpectedly", what)
         return Unavailable(f"unexpected {type(exc).__name__} while reading it")
+
+
+async def _nothing() -> Any:
+    """Stands in for the interface when it is not needed: an empty interface."""
+    return {}
 
 
 def _with_problem(pipeline: PublishedPipeline, problem: str) -> PublishedPipeline:

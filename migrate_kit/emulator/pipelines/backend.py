@@ -204,6 +204,18 @@ class PipelinesBackend(EndpointOperations):
         """``GET /Modules/{id}``: the ``{"Data", "Interface"}`` wrapper."""
         return wire.serve_module(self._require(MODULE, module_id, "Module"))
 
+    def get_graph_json(self, graph_id: str) -> bytes:
+        """``get_graph`` as the JSON bytes of the answer (cached; see ``served.py``)."""
+        return self._require_json(GRAPH, graph_id, "Graph")
+
+    def get_graph_interface_json(self, graph_id: str) -> bytes:
+        """``get_graph_interface`` as the JSON bytes of the answer."""
+        return self._require_json(INTERFACE, graph_id, "Graph interface")
+
+    def get_module_json(self, module_id: str) -> bytes:
+        """``get_module`` as the JSON bytes of the answer."""
+        return self._require_json(MODULE, module_id, "Module")
+
     def get_module_by_hash(self, identifier_hash: str) -> dict[str, Any]:
         """``GET /Modules/Hash/{h}``: a module with that ``IdentifierHash``, else 404.
 
@@ -256,6 +268,10 @@ class PipelinesBackend(EndpointOperations):
     def get_data_source(self, data_source_id: str) -> dict[str, Any]:
         """``GET /DataSources/{id}``."""
         return wire.serve_data_source(self._require(DATA_SOURCE, data_source_id, "DataSource"))
+
+    def get_data_source_json(self, data_source_id: str) -> bytes:
+        """``get_data_source`` as the JSON bytes of the answer."""
+        return self._require_json(DATA_SOURCE, data_source_id, "DataSource")
 
     def create_data_source(self, body: Any) -> dict[str, Any]:
         """``POST /DataSources``: ``DataLocation`` built from datastore and path (inferred)."""

@@ -11,6 +11,7 @@ from typing import Any
 from migrate_kit.emulator.config import Context, EmulatorConfig
 from migrate_kit.emulator.pipelines import wire
 from migrate_kit.emulator.pipelines.errors import BadRequest, NotFound
+from migrate_kit.emulator.served import ServedJson
 
 __all__ = ["KINDS", "BackendBase", "check_workspace", "json_object"]
 
@@ -65,6 +66,13 @@ class BackendBase:
             honour_batch_size = bool(getattr(ctx.config, "honour_batch_size", True))
         self.honour_batch_size = honour_batch_size
         self._lock = threading.RLock()
+        serves = {
+            GRAPH: wire.serve_graph,
+            INTERFACE: wire.serve_interface,
+            MODULE: wire.serve_module,
+            DATA_SOURCE: wire.serve_data_source,
+        }
+        self._served = ServedJson(self.store, serves)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -82,12 +90,26 @@ class BackendBase:
     def _require(self, kind: str, key: str, what: str) -> dict[str, Any]:
         body = self.store.get(kind, key)
         if body is None:
-            workspace = self.ctx.config.workspace_name
-            raise NotFound(
-                f"{what} with id '{key}' was not found in workspace '{workspace}'; check the id.",
-                target=what,
-            )
+            raise self._not_found(key, what)
         return body
+
+    def _require_json(self, kind: str, key: str, what: str) -> bytes:
+        """The served body of a stored entity as JSON bytes (see ``served.py``); 404 if absent.
+
+        For the kinds whose transform ``__init__`` registers (graphs, graph interfaces,
+        modules, data sources).
+        """
+        served = self._served.get(kind, key)
+        if served is None:
+            raise self._not_found(key, what)
+        return served
+
+    def _not_found(self, key: str, what: str) -> NotFound:
+        workspace = self.ctx.config.workspace_name
+        return NotFound(
+            f"{what} with id '{key}' was not found in workspace '{workspace}'; check the id.",
+            target=what,
+        )
 
     def _stamp(self, entity: dict[str, Any], *, created: bool) -> None:
         """Set ``Etag`` and the dates (``CreatedDate`` only when ``created``)."""

@@ -17,9 +17,10 @@ from starlette.responses import JSONResponse, Response
 from migrate_kit.emulator.pipelines.backend import PipelinesBackend
 from migrate_kit.emulator.pipelines.errors import BadRequest, PipelinesError
 
-__all__ = ["PipelinesHandlers", "json_body", "workspace_operation"]
+__all__ = ["PipelinesHandlers", "json_body", "workspace_operation", "workspace_read"]
 
 _Handler = Callable[[Any, Request], Awaitable[Response]]
+_Reader = Callable[[Any, dict[str, Any]], bytes]
 
 
 def workspace_operation(handler: _Handler) -> _Handler:
@@ -37,6 +38,26 @@ def workspace_operation(handler: _Handler) -> _Handler:
                 params["subscription_id"], params["resource_group"], params["workspace"]
             )
             return await handler(self, request)
+        except PipelinesError as error:
+            error.region = self.backend.ctx.config.region
+            raise
+
+    return wrapped
+
+
+def workspace_read(reader: _Reader) -> _Reader:
+    """``workspace_operation`` for the readers of ``JsonGetRoute`` routes (see ``fastget.py``).
+
+    A reader takes the path parameters and returns the JSON bytes of the 200 answer.
+    """
+
+    @functools.wraps(reader)
+    def wrapped(self: Any, params: dict[str, Any]) -> bytes:
+        try:
+            self.backend.check_workspace(
+                params["subscription_id"], params["resource_group"], params["workspace"]
+            )
+            return reader(self, params)
         except PipelinesError as error:
             error.region = self.backend.ctx.config.region
             raise
@@ -72,7 +93,11 @@ def _ok(body: Any) -> Response:
 
 
 class PipelinesHandlers:
-    """One async handler per route; ``routes.py`` binds them to URLs.
+    """One handler per route; ``routes.py`` binds them to URLs.
+
+    Most are async Starlette handlers; the hot single-entity reads (graphs, graph interfaces,
+    modules, data sources) are synchronous readers of ``JsonGetRoute`` routes that return the
+    answer's JSON bytes, which the backend renders and caches (``served.py``).
 
     ``activeOnly`` defaults to true when absent, like the v1 client's default; what the live
     service assumes without it is unconfirmed.
@@ -143,17 +168,17 @@ class PipelinesHandlers:
         body = await json_body(request)
         return _ok(self.backend.update_pipeline_endpoint(request.path_params["endpoint_id"], body))
 
-    @workspace_operation
-    async def get_graph(self, request: Request) -> Response:
-        return _ok(self.backend.get_graph(request.path_params["graph_id"]))
+    @workspace_read
+    def get_graph(self, params: dict[str, Any]) -> bytes:
+        return self.backend.get_graph_json(params["graph_id"])
 
-    @workspace_operation
-    async def get_graph_interface(self, request: Request) -> Response:
-        return _ok(self.backend.get_graph_interface(request.path_params["graph_id"]))
+    @workspace_read
+    def get_graph_interface(self, params: dict[str, Any]) -> bytes:
+        return self.backend.get_graph_interface_json(params["graph_id"])
 
-    @workspace_operation
-    async def get_module(self, request: Request) -> Response:
-        return _ok(self.backend.get_module(request.path_params["module_id"]))
+    @workspace_read
+    def get_module(self, params: dict[str, Any]) -> bytes:
+        return self.backend.get_module_json(params["module_id"])
 
     @workspace_operation
     async def get_module_by_hash(self, request: Request) -> Response:
@@ -163,9 +188,9 @@ class PipelinesHandlers:
     async def create_module(self, request: Request) -> Response:
         return _ok(self.backend.create_module(await json_body(request)))
 
-    @workspace_operation
-    async def get_data_source(self, request: Request) -> Response:
-        return _ok(self.backend.get_data_source(request.path_params["data_source_id"]))
+    @workspace_read
+    def get_data_source(self, params: dict[str, Any]) -> bytes:
+        return self.backend.get_data_source_json(params["data_source_id"])
 
     @workspace_operation
     async def create_data_source(self, request: Request) -> Response:

@@ -1,14 +1,18 @@
 """URL table of the v1 pipelines service (reference §2.1).
 
 All paths sit under ``WORKSPACE_PREFIX``; the handlers check that the subscription, resource
-group and workspace in the path are the emulated workspace's.
+group and workspace in the path are the emulated workspace's. The single-entity reads the
+inventory makes by the thousand are ``JsonGetRoute`` routes (``emulator/fastget.py``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.routing import BaseRoute, Route
 
 from migrate_kit.emulator.config import Context
+from migrate_kit.emulator.fastget import JsonGetRoute
 from migrate_kit.emulator.pipelines.backend import backend_for
 from migrate_kit.emulator.pipelines.handlers import PipelinesHandlers
 
@@ -23,7 +27,8 @@ WORKSPACE_PREFIX = (
 def routes(ctx: Context) -> list[BaseRoute]:
     """The pipelines service's routes, bound to the backend of ``ctx``."""
     h = PipelinesHandlers(backend_for(ctx))
-    table = [
+    # "JSON": a GET whose handler returns the answer's JSON bytes (a JsonGetRoute).
+    table: list[tuple[str, str, Any]] = [
         ("GET", "/DataTypes", h.list_data_types),
         ("POST", "/DataTypes", h.create_data_type),
         ("GET", "/Pipelines", h.list_pipelines),
@@ -36,15 +41,17 @@ def routes(ctx: Context) -> list[BaseRoute]:
         ("GET", "/PipelineEndpoints/Name", h.get_pipeline_endpoint_by_name),
         ("GET", "/PipelineEndpoints/{endpoint_id}/pipelines", h.list_pipeline_endpoint_pipelines),
         ("PUT", "/PipelineEndpoints/{endpoint_id}", h.update_pipeline_endpoint),
-        ("GET", "/Graphs/{graph_id}", h.get_graph),
-        ("GET", "/Graphs/{graph_id}/Interface", h.get_graph_interface),
+        ("JSON", "/Graphs/{graph_id}", h.get_graph),
+        ("JSON", "/Graphs/{graph_id}/Interface", h.get_graph_interface),
         ("GET", "/Modules/Hash/{identifier_hash}", h.get_module_by_hash),
         ("POST", "/Modules", h.create_module),
-        ("GET", "/Modules/{module_id}", h.get_module),
+        ("JSON", "/Modules/{module_id}", h.get_module),
         ("POST", "/DataSources", h.create_data_source),
-        ("GET", "/DataSources/{data_source_id}", h.get_data_source),
+        ("JSON", "/DataSources/{data_source_id}", h.get_data_source),
     ]
     return [
-        Route(WORKSPACE_PREFIX + path, handler, methods=[method], name=handler.__name__)
+        JsonGetRoute(WORKSPACE_PREFIX + path, handler, name=handler.__name__)
+        if method == "JSON"
+        else Route(WORKSPACE_PREFIX + path, handler, methods=[method], name=handler.__name__)
         for method, path, handler in table
     ]

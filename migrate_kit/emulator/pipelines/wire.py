@@ -93,22 +93,61 @@ def is_upload_completed(value: Any) -> bool:
     return str(value) in ("1", "Completed")
 
 
+def _same(old: Any, new: Any) -> bool:
+    """Whether a served value encodes exactly like the stored one (``0 == "0"`` is not enough)."""
+    return new is old or (type(new) is type(old) and new == old)
+
+
+def _serve_assignment(item: Any) -> Any:
+    """One ParameterAssignment with numeric ``ValueType``; ``item`` itself when already so."""
+    if not isinstance(item, dict):
+        return item
+    changes: dict[str, Any] = {}
+    if "ValueType" in item:
+        value_type = _by_number(item["ValueType"], _VALUE_TYPE)
+        if not _same(item["ValueType"], value_type):
+            changes["ValueType"] = value_type
+    if "AssignmentsToConcatenate" in item:
+        parts = _serve_assignments(item["AssignmentsToConcatenate"])
+        if parts is not item["AssignmentsToConcatenate"]:
+            changes["AssignmentsToConcatenate"] = parts
+    return {**item, **changes} if changes else item
+
+
 def _serve_assignments(assignments: Any) -> Any:
-    """Copy a ParameterAssignment list with numeric ``ValueType`` (recursively)."""
+    """A ParameterAssignment list with numeric ``ValueType`` (recursively).
+
+    Items that need no change are shared, and the list itself is returned when none does:
+    serving a graph that is stored in its served form then copies (almost) nothing.
+    """
     if not isinstance(assignments, list):
         return assignments
-    served = []
-    for item in assignments:
-        if isinstance(item, dict):
-            item = dict(item)
-            if "ValueType" in item:
-                item["ValueType"] = _by_number(item["ValueType"], _VALUE_TYPE)
-            if "AssignmentsToConcatenate" in item:
-                item["AssignmentsToConcatenate"] = _serve_assignments(
-                    item["AssignmentsToConcatenate"]
-                )
-        served.append(item)
-    return served
+    served: list[Any] | None = None
+    for index, item in enumerate(assignments):
+        if type(item) is dict and "AssignmentsToConcatenate" not in item:
+            # The common case, inlined (graphs hold ~100 assignments): nothing to change.
+            value_type = item.get("ValueType")
+            if value_type is None or (type(value_type) is str and value_type not in _VALUE_TYPE):
+                continue
+        new = _serve_assignment(item)
+        if new is not item:
+            if served is None:
+                served = list(assignments)
+            served[index] = new
+    return assignments if served is None else served
+
+
+def _serve_node(node: Any) -> Any:
+    """A module node with its parameter assignments served; ``node`` itself when unchanged."""
+    if not isinstance(node, dict):
+        return node
+    changes = {}
+    for key in ("ModuleParameters", "ModuleMetadataParameters"):
+        if key in node:
+            served = _serve_assignments(node[key])
+            if served is not node[key]:
+                changes[key] = served
+    return {**node, **changes} if changes else node
 
 
 def serve_graph(graph: dict[str, Any]) -> dict[str, Any]:
@@ -118,16 +157,14 @@ def serve_graph(graph: dict[str, Any]) -> dict[str, Any]:
     """
     served = dict(graph)
     served["EntityStatus"] = status_name(served.get("EntityStatus"))
-    nodes = []
-    for node in served.get("ModuleNodes") or []:
-        if isinstance(node, dict):
-            node = dict(node)
-            for key in ("ModuleParameters", "ModuleMetadataParameters"):
-                if key in node:
-                    node[key] = _serve_assignments(node[key])
-        nodes.append(node)
     if "ModuleNodes" in served:
-        served["ModuleNodes"] = nodes
+        nodes = served["ModuleNodes"]
+        new_nodes = [_serve_node(node) for node in nodes or []]
+        # A list whose nodes all stay is shared; anything else (None, ...) is served as a list.
+        if not isinstance(nodes, list) or any(
+            a is not b for a, b in zip(new_nodes, nodes, strict=True)
+        ):
+            served["ModuleNodes"] = new_nodes
     return served
 
 
