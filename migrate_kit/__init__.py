@@ -21,6 +21,7 @@ from migrate_kit.inventory import (
     InventoryRow,
     inventory,
     inventory_rows,
+    read_inventory,
 )
 from migrate_kit.naming import assign_endpoint_names, endpoint_name, is_valid_endpoint_name
 from migrate_kit.v1.client import PipelinesClient
@@ -83,4 +84,5 @@ __all__ = [
     "inventory",
     "inventory_rows",
     "is_valid_endpoint_name",
+    "read_inventory",
 ]

@@ -119,7 +119,7 @@ def _configure_logging(verbosity: int) -> None:
 
 def _inventory(args: argparse.Namespace) -> int:
     from migrate_kit.connection import connect
-    from migrate_kit.inventory import inventory
+    from migrate_kit.inventory import read_inventory, rows_to_json, to_frame
 
     connection = connect(
         subscription_id=args.subscription_id,
@@ -130,11 +130,15 @@ def _inventory(args: argparse.Namespace) -> int:
         pipelines_url=args.pipelines_url,
     )
     print(f"Reading {connection.workspace.describe()} ...", file=sys.stderr)
-    frame = inventory(connection, active_only=args.active_only)
-    text = render_inventory(frame, args.format)
+    rows = read_inventory(connection, active_only=args.active_only)
+    # JSON needs no DataFrame; pandas is imported only for the table and CSV.
+    if args.format == "json":
+        text = rows_to_json(rows)
+    else:
+        text = render_inventory(to_frame(rows), args.format)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
-        print(f"Wrote {len(frame)} rows to {args.output}", file=sys.stderr)
+        print(f"Wrote {len(rows)} rows to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0

@@ -15,28 +15,39 @@ Verdicts:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from migrate_kit.naming import assign_endpoint_names, is_valid_endpoint_name
 from migrate_kit.v1.models import (
     DataInput,
     DataInputKind,
     EntityStatus,
+    ParameterType,
     PipelineEndpoint,
     PublishedPipeline,
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from migrate_kit.connection import Connection
     from migrate_kit.v1.reader import V1Reader
 
-__all__ = ["BLOCKED", "NEEDS_ATTENTION", "READY", "InventoryRow", "inventory", "inventory_rows"]
+__all__ = [
+    "BLOCKED",
+    "NEEDS_ATTENTION",
+    "READY",
+    "InventoryRow",
+    "inventory",
+    "inventory_rows",
+    "read_inventory",
+    "rows_to_json",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +128,16 @@ def inventory(
     ``active_only`` leaves out disabled pipelines and endpoints. The columns are the fields of
     :class:`InventoryRow`; one row per published pipeline, sorted by endpoint, then name.
     """
+    return to_frame(read_inventory(source, active_only=active_only, max_workers=max_workers))
+
+
+def read_inventory(
+    source: Connection | V1Reader | None = None,
+    *,
+    active_only: bool = False,
+    max_workers: int = 16,
+) -> list[InventoryRow]:
+    """:func:`inventory` as a list of :class:`InventoryRow` (no pandas involved)."""
     from migrate_kit.connection import Connection, connect
     from migrate_kit.v1.reader import V1Reader
 
@@ -129,13 +150,30 @@ def inventory(
         reader = source
 
     endpoints = reader.endpoints(active_only=active_only)
-    pipelines = reader.published_pipelines(active_only=active_only)
+    # Parameter types live in each graph's interface, one request per pipeline; the inventory
+    # shows parameters with their defaults (from the pipeline entity) and leaves the types to
+    # the plan, which reads each selected pipeline in full.
+    pipelines = reader.published_pipelines(active_only=active_only, parameter_types=False)
     logger.info("Read %d published pipelines, %d endpoints", len(pipelines), len(endpoints))
-    return to_frame(inventory_rows(pipelines, endpoints))
+    return inventory_rows(pipelines, endpoints)
+
+
+def rows_to_json(rows: Iterable[InventoryRow]) -> str:
+    """The rows as a JSON array of objects with every field (dates in ISO 8601)."""
+    records = [asdict(row) for row in rows]
+    return json.dumps(records, ensure_ascii=False, indent=1, default=_json_value) + "\n"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def to_frame(rows: Iterable[InventoryRow]) -> pd.DataFrame:
     """Build the inventory DataFrame (fixed columns, also when there are no rows)."""
+    import pandas as pd
+
     frame: pd.DataFrame = pd.DataFrame([asdict(row) for row in rows], columns=COLUMNS)
     return frame
 
@@ -214,7 +252,9 @@ def _row(
         step_types=sorted({s.step_type or "unknown" for s in steps}),
         steps=[s.name for s in steps],
         parameters=defaults,
-        parameter_types={p.name: p.type.value for p in parameters},
+        parameter_types={
+            p.name: p.type.value for p in parameters if p.type is not ParameterType.UNKNOWN
+        },
         data_inputs=[_describe_input(d) for d in (graph.data_inputs if graph else ())],
         created=pipeline.created,
         modified=pipeline.modified,

@@ -77,12 +77,28 @@ def test_steps_parameters_and_inputs_of_a_multi_step_pipeline(
     assert row["step_count"] == 3
     assert row["step_types"] == ["PythonScriptStep"]
     assert row["parameters"]["horizon_days"] == "14"
-    assert row["parameter_types"]["horizon_days"] == "int"
-    assert row["parameter_types"]["include_promos"] == "bool"
-    assert row["parameter_types"]["smoothing"] == "float"
-    assert row["parameter_types"]["region"] == "string"
+    assert row["parameters"]["include_promos"] == "True"
+    assert row["parameter_types"] == {}  # types are read when a pipeline is planned
     assert any("workspaceblobstore" in text for text in row["data_inputs"])
+    assert any("path parameter, default workspaceblobstore/" in t for t in row["data_inputs"])
     assert row["created"] is not None
+
+
+def test_light_read_keeps_every_parameter_and_data_input(connection: Connection) -> None:
+    """The inventory's read (no graph interfaces) sees what the full read of one pipeline sees."""
+    from migrate_kit import ParameterType, V1Reader
+
+    reader = V1Reader(connection.v1_client())
+    light = {p.id: p for p in reader.published_pipelines(parameter_types=False)}
+    for pipeline_id, quick in light.items():
+        full = reader.published_pipeline(pipeline_id)
+        assert quick.graph is not None and full.graph is not None
+        assert quick.graph.steps == full.graph.steps
+        assert quick.graph.data_inputs == full.graph.data_inputs, quick.name
+        assert {p.name: p.default for p in quick.graph.parameters} == {
+            p.name: p.default for p in full.graph.parameters
+        }, quick.name
+        assert all(p.type is ParameterType.UNKNOWN for p in quick.graph.parameters)
 
 
 def test_databricks_and_data_transfer_rows_are_blocked_with_the_reason(

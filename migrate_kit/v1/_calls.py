@@ -10,12 +10,12 @@ in how they run the azure-core pipeline.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import orjson
 from azure.core.credentials import TokenCredential
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError
@@ -179,7 +179,7 @@ class Calls:
     def decode(self, call: Call, body: bytes) -> Any:
         """Decode a JSON body; a body that is not JSON raises a ``ServiceCallError``."""
         try:
-            return json.loads(body)
+            return orjson.loads(body)
         except ValueError as exc:
             raise malformed_error(self.describe_workspace(), call.what, call.url, str(exc)) from exc
 

@@ -8,10 +8,11 @@ raises on odd input: what cannot be read becomes a sentence in ``Step.problems``
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from migrate_kit.v1._ports import LEGACY_PARAMETER, arguments, ports
 from migrate_kit.v1._wire import (
@@ -195,7 +196,7 @@ def _runconfig_fields(runconfig: str | None, problems: list[str]) -> dict[str, s
     if not runconfig:
         return {}
     try:
-        decoded = json.loads(runconfig)
+        decoded = orjson.loads(runconfig)
     except ValueError:
         problems.append("the node's Runconfig is not JSON (older SDK format?); it is kept as text")
         return {}

@@ -60,6 +60,7 @@ class ParameterType(str, enum.Enum):
     BOOL = "bool"
     STRING = "string"
     OTHER = "other"
+    UNKNOWN = "unknown"  # not read: the inventory skips graph interfaces (see V1Reader)
 
 
 class ArgumentKind(str, enum.Enum):
