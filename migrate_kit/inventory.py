@@ -15,7 +15,6 @@ Verdicts:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -160,14 +159,9 @@ def read_inventory(
 
 def rows_to_json(rows: Iterable[InventoryRow]) -> str:
     """The rows as a JSON array of objects with every field (dates in ISO 8601)."""
-    records = [asdict(row) for row in rows]
-    return json.dumps(records, ensure_ascii=False, indent=1, default=_json_value) + "\n"
+    import orjson
 
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return orjson.dumps(list(rows), option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
 
 
 def to_frame(rows: Iterable[InventoryRow]) -> pd.DataFrame:
