@@ -6,29 +6,17 @@ import base64
 import hashlib
 import io
 import zipfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from migrate_kit.emulator.config import Context, EmulatorConfig
+from migrate_kit.emulator.config import Context
 from migrate_kit.emulator.content import errors
 from migrate_kit.emulator.content.backend import BlobBackend, ContentBackend
 from migrate_kit.emulator.content.snapshots import tree_files
-from migrate_kit.emulator.state import Store
 
 PUT_HEADERS = {"x-ms-blob-type": "BlockBlob", "if-none-match": "*"}
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[Context]:
-    store = Store(tmp_path / "emulator.sqlite")
-    context = Context(EmulatorConfig(), store)
-    context.set_port(4443)
-    yield context
-    store.close()
 
 
 @pytest.fixture

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import v1_bodies  # tests/emulator is on sys.path (pytest's default "prepend" import mode)
 
-from migrate_kit.emulator.config import Context, EmulatorConfig
+from migrate_kit.emulator.config import Context
 from migrate_kit.emulator.pipelines import wire
 from migrate_kit.emulator.pipelines.backend import PipelinesBackend, backend_for
 from migrate_kit.emulator.pipelines.errors import BadRequest, Conflict, NotFound
-from migrate_kit.emulator.state import Store
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[Context]:
-    store = Store(tmp_path / "emulator.sqlite")
-    context = Context(EmulatorConfig(), store)
-    context.set_port(4443)
-    yield context
-    store.close()
 
 
 @pytest.fixture
