@@ -23,9 +23,12 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrate_kit.errors import MigrateKitError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["main"]
 
@@ -144,13 +147,10 @@ def _inventory(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_inventory(frame: object, fmt: str) -> str:
+def render_inventory(frame: pd.DataFrame, fmt: str) -> str:
     """The inventory as text: an aligned table, CSV, or JSON records with every field."""
-    import pandas as pd
-
     from migrate_kit.inventory import frame_for_output
 
-    assert isinstance(frame, pd.DataFrame)
     if fmt == "json":
         return str(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=1))
     flat = frame_for_output(frame)

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from migrate_kit.naming import assign_endpoint_names, is_valid_endpoint_name
+from migrate_kit.naming import assign_endpoint_names, endpoint_name, is_valid_endpoint_name
 from migrate_kit.v1.models import (
     DataInput,
     DataInputKind,
@@ -202,8 +202,6 @@ def _memberships(endpoints: Sequence[PipelineEndpoint]) -> dict[str, list[_Membe
 
 def _clashes(v2_names: dict[str, str]) -> dict[str, list[str]]:
     """For each v1 name, the other v1 names whose plain mapping is the same v2 name."""
-    from migrate_kit.naming import endpoint_name
-
     by_plain: dict[str, list[str]] = {}
     for v1_name in v2_names:
         by_plain.setdefault(endpoint_name(v1_name), []).append(v1_name)
@@ -283,7 +281,7 @@ def _judge(
                 attention.append(f"{label} {NEEDS_REVIEW[step.step_type]}")
             elif step.step_type not in CONVERTIBLE:
                 attention.append(f"{label}: unknown v1 step type; check it by hand")
-            if any("could not be read" in problem for problem in step.problems):
+            if not step.module_read:
                 blocked.extend(f"{label}: {problem}" for problem in step.problems)
             else:
                 attention.extend(f"{label}: {problem}" for problem in step.problems)

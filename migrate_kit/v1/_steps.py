@@ -118,6 +118,7 @@ def parse_step(node: Mapping[str, Any], module: Mapping[str, Any] | None, reason
         snapshot=_snapshot(data),
         allow_reuse=_allow_reuse(node, data),
         description=as_text(data.get("Description")),
+        module_read=module is not None,
         problems=tuple(problems),
     )
 

@@ -142,6 +142,7 @@ class Step:
     snapshot: CodeSnapshot | None = None
     allow_reuse: bool = True
     description: str | None = None
+    module_read: bool = True  # False when the step's module could not be read
     problems: tuple[str, ...] = ()
 
 
