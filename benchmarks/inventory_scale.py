@@ -55,8 +55,7 @@ def build_workspace(state_dir: Path, n_pipelines: int, n_endpoints: int, seed_: 
     templates = _templates()
     config = load_config(SAMPLE)
     store = Store(state_dir / "emulator.sqlite")
-    seed(store, None, config)  # marks the state as seeded, so the server does not reseed
-    store.set_meta("config", json.dumps(config.__dict__))
+    seed(store, None, config)  # marks the state seeded (and saves its config): no reseeding
     backend = PipelinesBackend(Context(config, store))
     rng = random.Random(seed_)
 
@@ -139,7 +138,6 @@ def _new_version(
     graph.pop("Id", None)
     for node in graph.get("ModuleNodes", []):
         node["ModuleId"] = modules[node["ModuleId"]]["Data"]["Id"]
-    # Map back: the graph's nodes name the template's module ids, the family keeps its own.
     pipeline = copy.deepcopy(template["pipeline"])
     for key in ("Id", "GraphId", "Etag", "CreatedDate", "LastModifiedDate", "Url"):
         pipeline.pop(key, None)
