@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from migrate_kit.emulator.faults import FaultSet
     from migrate_kit.emulator.state import Store
 
 __all__ = ["DEFAULT_WORKSPACE", "Context", "EmulatorConfig", "load_config"]
@@ -102,6 +103,12 @@ class Context:
         self.store = store
         self.base_url = ""
         self.blob_base_url = ""
+        #: The running server's faults (None for backends used without a server).
+        self.faults: FaultSet | None = None
+        #: How many steps of invoked or submitted jobs run at once.
+        self.job_workers = 2
+        #: Where jobs run; None means a ``jobs`` folder next to the store's file.
+        self.scratch_dir: Path | None = None
 
     def set_port(self, port: int) -> None:
         """Fill in the public URLs for a server listening on 127.0.0.1:``port``."""

@@ -99,6 +99,11 @@ class FaultSet:
                     return fault
         return None
 
+    def lro_failure(self, resource_path: str) -> tuple[str, str] | None:
+        """``(code, message)`` when the long-running operation on ``resource_path`` (an ARM path
+        such as ``.../batchEndpoints/ep1``) must end ``Failed``; None to let it succeed."""
+        return None
+
 
 def redact_query(query: str) -> str:
     """``query`` without SAS signatures and other secrets."""

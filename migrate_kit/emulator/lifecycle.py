@@ -241,6 +241,7 @@ class Emulator:
             seed(store, self.sample, config)
 
         self._ctx = Context(config, store)
+        self._ctx.faults = self.faults
         return tls, self._ctx, _identity_secret(self.state_dir)
 
     def _wait_started(self) -> None:

@@ -66,7 +66,7 @@ __all__ = ["EmulatorApp"]
 
 logger = logging.getLogger(__name__)
 
-_FAMILIES = ("pipelines", "content")
+_FAMILIES = ("pipelines", "content", "jobs")
 _EXEMPT = ("/metadata/endpoints", "/msi/token", "/msi/token/", "/discovery")
 _BLOB_HOST_SUFFIX = ".blob.localhost"
 #: First path segments that belong to services, never to a path-style blob account.
