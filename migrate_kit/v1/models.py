@@ -8,11 +8,13 @@ show them instead of the whole read failing.
 
 from __future__ import annotations
 
+import copyreg
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 __all__ = [
     "Argument",
@@ -37,6 +39,15 @@ __all__ = [
 def frozen_map(items: Mapping[str, str] | None = None) -> Mapping[str, str]:
     """Return a read-only copy of ``items`` (empty when ``None``)."""
     return MappingProxyType(dict(items or {}))
+
+
+def _reduce_mapping_proxy(proxy: MappingProxyType[str, str]) -> tuple[Any, tuple[Any, ...]]:
+    return frozen_map, (dict(proxy),)
+
+
+# Models cross process boundaries (the reader's helper process, ``_worker.py``) as pickles;
+# pickle cannot copy a read-only view by itself, so it is rebuilt from a plain dict.
+copyreg.pickle(MappingProxyType, _reduce_mapping_proxy)
 
 
 class EntityStatus(str, enum.Enum):

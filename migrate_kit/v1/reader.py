@@ -16,14 +16,20 @@ list call itself raises (there is nothing to show then).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+import os
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
+
+from azure.core.credentials import AccessToken
 
 from migrate_kit.errors import ServiceCallError
 from migrate_kit.v1._aio import AsyncPipelinesClient
+from migrate_kit.v1._calls import ClientSettings
 from migrate_kit.v1._loop import relaxed_gc, run_private
+from migrate_kit.v1._worker import GraphWorker, share_with_child, token_for_child
 from migrate_kit.v1.client import PipelinesClient
 from migrate_kit.v1.models import (
     Graph,
@@ -42,13 +48,17 @@ from migrate_kit.v1.parse import (
     uses_parameters,
 )
 
-__all__ = ["MAX_IN_FLIGHT", "V1Reader"]
+__all__ = ["CHILD_MIN_PIPELINES", "MAX_IN_FLIGHT", "GraphSession", "V1Reader"]
 
 logger = logging.getLogger(__name__)
 
 #: Requests in flight at most, whatever ``max_workers`` says: one event loop thread cannot keep
 #: more connections busy, and a service should not see more from one reader.
 MAX_IN_FLIGHT = 16
+
+#: From this many pipelines on, a bulk read shares the work with a helper process (``_worker``):
+#: below it, starting one (about half a second of imports) would not pay off.
+CHILD_MIN_PIPELINES = 300
 
 #: Pipelines being read at once, per request in flight: enough to keep every connection busy
 #: while some pipelines wait for a shared module, few enough to parse graphs as they arrive.
@@ -149,19 +159,23 @@ class V1Reader:
         include_graphs: bool = True,
         active_only: bool = False,
         parameter_types: bool = True,
+        processes: int | None = None,
     ) -> list[PublishedPipeline]:
         """Return every published pipeline, with its graph unless ``include_graphs`` is False.
 
         ``active_only=False`` (the default) also returns disabled and deprecated pipelines, so
         an inventory shows them. ``parameter_types=False`` skips the graph interface of every
         pipeline that lists its parameter defaults: parameters then have type ``UNKNOWN``
-        (``published_pipeline`` always reads the types). The order is the service's.
+        (``published_pipeline`` always reads the types). ``processes=2`` shares the graph
+        reads with a helper process (``_worker.py``), 1 reads in this process only; None
+        decides by size (a helper from ``CHILD_MIN_PIPELINES`` pipelines on a multi-core
+        machine). The order is the service's.
         """
         if not include_graphs:
             rows = self.client.list_pipelines(active_only=active_only)
             return [parse_pipeline(row) for row in rows]
         with relaxed_gc():
-            return run_private(lambda: self._read_all(active_only, parameter_types))
+            return run_private(lambda: self._read_all(active_only, parameter_types, processes))
 
     def published_pipeline(self, pipeline_id: str) -> PublishedPipeline:
         """Return one published pipeline with its graph; raises if the pipeline is missing."""
@@ -180,27 +194,123 @@ class V1Reader:
         """Requests in flight at most during bulk reads."""
         return min(self.max_workers, MAX_IN_FLIGHT)
 
-    async def _read_all(self, active_only: bool, parameter_types: bool) -> list[PublishedPipeline]:
-        """List the pipelines, then read their graphs with a bounded set of workers."""
-        async with AsyncPipelinesClient(self.client.settings, limit=self.in_flight) as client:
-            rows = await client.list_pipelines(active_only=active_only)
+    async def _read_all(
+        self, active_only: bool, parameter_types: bool, processes: int | None
+    ) -> list[PublishedPipeline]:
+        """List the pipelines, then read their graphs with a bounded set of workers (and, for
+        a large workspace, a second process: ``_worker.py``)."""
+        settings = self.client.settings
+        async with GraphSession(settings, self.in_flight, parameter_types) as session:
+            rows = await session.client.list_pipelines(active_only=active_only)
             pipelines = [parse_pipeline(row) for row in rows]
-            reader = _GraphReader(client, parameter_types=parameter_types)
             pending: Iterator[int] = iter(range(len(pipelines)))
 
-            async def work() -> None:
-                for index in pending:  # shared iterator: each pipeline goes to one worker
-                    pipelines[index] = await reader.with_graph(pipelines[index])
+            def take(count: int) -> list[int]:
+                return list(itertools.islice(pending, count))
 
-            workers = min(len(pipelines), self.in_flight * _PIPELINES_PER_REQUEST)
-            await asyncio.gather(*(work() for _ in range(workers)))
+            helpers = []
+            if _use_child(processes, len(pipelines)):
+                token = await _token(settings)
+                if token is not None:
+                    helpers.append(
+                        share_with_child(
+                            lambda: GraphWorker.start(
+                                settings,
+                                token,
+                                parameter_types=parameter_types,
+                                in_flight=self.in_flight,
+                            ),
+                            take,
+                            pipelines,
+                        )
+                    )
+            left = await _all_or_none(session.read_from(pending, pipelines), helpers)
+            for chunk in left:  # what a failed child did not finish
+                if chunk:
+                    await session.read_from(iter(chunk), pipelines)
             return pipelines
 
     async def _read_one(self, pipeline_id: str) -> PublishedPipeline:
         """Read one pipeline (raising if it is missing), then its graph."""
-        async with AsyncPipelinesClient(self.client.settings, limit=self.in_flight) as client:
-            pipeline = parse_pipeline(await client.get_pipeline(pipeline_id))
-            return await _GraphReader(client).with_graph(pipeline)
+        async with GraphSession(self.client.settings, self.in_flight, True) as session:
+            pipeline = parse_pipeline(await session.client.get_pipeline(pipeline_id))
+            return await session.graphs.with_graph(pipeline)
+
+
+class GraphSession:
+    """An async client plus a graph reader (with its module cache), for one bulk read.
+
+    Used by ``V1Reader`` and by the reader's helper process (``_worker.py``).
+    """
+
+    def __init__(self, settings: ClientSettings, in_flight: int, parameter_types: bool) -> None:
+        self.client = AsyncPipelinesClient(settings, limit=in_flight)
+        self.graphs = _GraphReader(self.client, parameter_types=parameter_types)
+        self.in_flight = in_flight
+
+    async def __aenter__(self) -> GraphSession:
+        await self.client.__aenter__()
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.client.close()
+
+    async def read_from(self, pending: Iterator[int], pipelines: list[PublishedPipeline]) -> None:
+        """Attach graphs to ``pipelines[i]`` for every index ``pending`` yields (shared with
+        other readers of the same iterator)."""
+
+        async def work() -> None:
+            for index in pending:  # shared iterator: each pipeline goes to one worker
+                pipelines[index] = await self.graphs.with_graph(pipelines[index])
+
+        workers = min(len(pipelines), self.in_flight * _PIPELINES_PER_REQUEST)
+        await asyncio.gather(*(work() for _ in range(workers)))
+
+    async def read_all(self, pipelines: list[PublishedPipeline]) -> list[PublishedPipeline]:
+        """``pipelines`` with their graphs."""
+        result = list(pipelines)
+        await self.read_from(iter(range(len(result))), result)
+        return result
+
+
+async def _all_or_none(
+    own: Coroutine[Any, Any, None], helpers: list[Coroutine[Any, Any, list[int]]]
+) -> list[list[int]]:
+    """Run the parent's reads and the helpers' together; if one fails, cancel the others
+    (they share one client, which is closed right after) and re-raise."""
+    tasks = [asyncio.ensure_future(own), *(asyncio.ensure_future(h) for h in helpers)]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    return [cast(list[int], task.result()) for task in tasks[1:]]
+
+
+def _use_child(processes: int | None, count: int) -> bool:
+    """Whether to read with a helper process (``processes``: None = decide by size)."""
+    if processes is not None:
+        return processes > 1 and count > 0
+    return count >= CHILD_MIN_PIPELINES and (os.cpu_count() or 1) > 1
+
+
+async def _token(settings: ClientSettings) -> AccessToken | None:
+    """An access token for the child process, or None when the credential gives none that
+    lives long enough (the parent then reads alone)."""
+    credential: Any = settings.credential
+    try:
+        if asyncio.iscoroutinefunction(credential.get_token):
+            token = await credential.get_token(settings.scope)
+        else:
+            token = await asyncio.to_thread(credential.get_token, settings.scope)
+    except Exception as exc:  # the parent's own requests will report a credential problem
+        logger.debug("No token for the reader process: %s", type(exc).__name__)
+        return None
+    if not isinstance(token, AccessToken) or not token_for_child(token):
+        return None
+    return token
 
 
 async def _attempt(load: Callable[[str], Awaitable[Any]], key: str, what: str) -> Any:
