@@ -4,7 +4,11 @@ Commands::
 
     migrate-kit inventory [--format table|csv|json] [--output PATH] [workspace options]
     migrate-kit emulator serve [--sample PATH | --empty] [--state DIR] [--port N]
-                               [--connection-file PATH]
+                               [--connection-file PATH] [--job-workers N]
+                               [--seed N] [--rate-429 R] [--retry-after S] [--rate-500 R]
+                               [--rate-503 R] [--rate-drop R] [--latency-ms MS]
+                               [--lro-failure-rate R] [--arm-write-rate N]
+                               [--scope-method RE] [--scope-path RE]
     migrate-kit emulator env --connection-file PATH     (prints `export` lines for a shell)
     migrate-kit emulator coverage
     migrate-kit demo [--state DIR]
@@ -18,10 +22,12 @@ configures logging.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import math
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,13 +86,20 @@ def _parser() -> argparse.ArgumentParser:
 
     emulator = commands.add_parser("emulator", help="the local workspace emulator")
     emulator_commands = emulator.add_subparsers(dest="emulator_command", required=True)
-    serve = emulator_commands.add_parser("serve", help="serve until Ctrl+C")
+    serve = emulator_commands.add_parser(
+        "serve", help="serve until Ctrl+C", usage="migrate-kit emulator serve [options]"
+    )
     sample = serve.add_mutually_exclusive_group()
     sample.add_argument("--sample", type=Path, help="sample workspace folder (default: data/)")
     sample.add_argument("--empty", action="store_true", help="start with an empty workspace")
     serve.add_argument("--state", type=Path, help="state folder (default: ./.emulator)")
     serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any)")
     serve.add_argument("--connection-file", type=Path, help="where to write connection JSON")
+    serve.add_argument(
+        "--job-workers", type=_positive_int, default=2, metavar="N",
+        help="job steps run at once by invoked and submitted jobs (default: 2)",
+    )  # fmt: skip
+    _add_fault_options(serve)
     serve.set_defaults(handler=_emulator_serve)
     env = emulator_commands.add_parser(
         "env", help="print export lines that point azure-ai-ml and the v1 SDK at the emulator"
@@ -110,6 +123,63 @@ def _add_workspace_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--resource-group")
     group.add_argument("--workspace-name")
     group.add_argument("--pipelines-url", help="v1 pipelines service URL (skips discovery)")
+
+
+def _rate(text: str) -> float:
+    value = _non_negative(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a rate between 0 and 1, got {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {text!r}")
+    return value
+
+
+#: The fault settings as ``emulator serve`` flags: flag, type, default, metavar, help.
+_FAULT_FLAGS: tuple[tuple[str, Callable[[str], Any], Any, str, str], ...] = (
+    ("--seed", int, 0, "N", "seed of the fault sequence (default: 0)"),
+    ("--rate-429", _rate, 0.0, "R", "share of requests answered 429 with Retry-After (0 to 1)"),
+    ("--retry-after", _non_negative, 1.0, "S",
+     "Retry-After seconds sent with injected 429 and 503 (default: 1)"),
+    ("--rate-500", _rate, 0.0, "R", "share of requests answered 500"),
+    ("--rate-503", _rate, 0.0, "R", "share of requests answered 503 with Retry-After"),
+    ("--rate-drop", _rate, 0.0, "R", "share of requests whose connection is closed unanswered"),
+    ("--latency-ms", _non_negative, 0.0, "MS", "milliseconds added to every request"),
+    ("--lro-failure-rate", _rate, 0.0, "R",
+     "share of long-running operations (endpoints, deployments) that end Failed"),
+    ("--arm-write-rate", _non_negative, 0.0, "N",
+     "ARM writes allowed a second (token bucket, burst N); more get 429 with Retry-After "
+     "(default: 0, no limit)"),
+    ("--scope-method", str, ".*", "RE",
+     "only methods matching this regular expression get faults (default: all)"),
+    ("--scope-path", str, "", "RE",
+     "only paths in which this regular expression is found get faults (default: all)"),
+)  # fmt: skip
+
+
+def _add_fault_options(parser: argparse.ArgumentParser) -> None:
+    """The fault settings (``FaultSettings``) as flags; ``PUT /_emulator/settings`` changes
+    them while the emulator runs."""
+    group = parser.add_argument_group("faults (the same seed and requests give the same faults)")
+    for flag, kind, default, metavar, text in _FAULT_FLAGS:
+        group.add_argument(flag, type=kind, default=default, metavar=metavar, help=text)
 
 
 def _configure_logging(verbosity: int) -> None:
@@ -165,7 +235,17 @@ def render_inventory(frame: pd.DataFrame, fmt: str) -> str:
 
 
 def _emulator_serve(args: argparse.Namespace) -> int:
-    from migrate_kit.emulator import DEFAULT_SAMPLE, serve
+    from migrate_kit.emulator import DEFAULT_SAMPLE, FaultSettings, FaultSettingsError, serve
+    from migrate_kit.errors import ConfigurationError
+
+    names = [f.name for f in dataclasses.fields(FaultSettings)]
+    try:
+        settings = FaultSettings(**{name: getattr(args, name) for name in names})
+    except FaultSettingsError as exc:
+        message = str(exc)
+        for name in sorted(names, key=len, reverse=True):  # flag names, as the user typed them
+            message = message.replace(name, "--" + name.replace("_", "-"))
+        raise ConfigurationError(message) from None
 
     def _ready(connection: dict[str, Any]) -> None:
         where = f", connection file {args.connection_file}" if args.connection_file else ""
@@ -177,6 +257,8 @@ def _emulator_serve(args: argparse.Namespace) -> int:
         port=args.port,
         connection_file=args.connection_file,
         on_ready=_ready,
+        settings=settings,
+        job_workers=args.job_workers,
     )
     return 0
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from migrate_kit.emulator import Emulator
@@ -113,9 +115,12 @@ def test_secrets_never_reach_the_output(
         assert token.split(".")[0] + "." not in text  # no JWT header segment of our token
 
 
-def _serve(state: Path, conn: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], dict]:
+def _serve(
+    state: Path, conn: Path, env: dict[str, str], *flags: str
+) -> tuple[subprocess.Popen[str], dict]:
+    command = [MIGRATE_KIT, "emulator", "serve", "--state", str(state), "--connection-file"]
     process = subprocess.Popen(
-        [MIGRATE_KIT, "emulator", "serve", "--state", str(state), "--connection-file", str(conn)],
+        [*command, str(conn), *flags],
         env=env,
         stdout=subprocess.PIPE,
         text=True,
@@ -200,3 +205,50 @@ def test_emulator_env_rejects_another_file(clean_env: dict[str, str], tmp_path: 
     result = run(["emulator", "env", "--connection-file", str(other)], clean_env)
     assert result.returncode == 2
     assert "not an emulator connection file" in result.stderr
+
+
+def _bare_env(tmp_path: Path) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--rate-429", "2"], "--rate-429"),
+        (["--latency-ms", "-5"], "--latency-ms"),
+        (["--job-workers", "0"], "--job-workers"),
+        (["--rate-500", "0.6", "--rate-503", "0.6"], "--rate-503"),
+        (["--scope-path", "("], "--scope-path"),
+    ],
+)
+def test_emulator_serve_rejects_bad_fault_flags(
+    tmp_path: Path, flags: list[str], named: str
+) -> None:
+    result = run(["emulator", "serve", "--state", str(tmp_path / "state"), *flags],
+                 _bare_env(tmp_path))  # fmt: skip
+
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and named in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "state").exists()  # refused before anything started
+
+
+def test_emulator_serve_fault_flags_reach_the_emulator(tmp_path: Path) -> None:
+    flags = ["--empty", "--seed", "9", "--rate-500", "1", "--scope-path", "^/discovery$",
+             "--arm-write-rate", "5", "--job-workers", "3"]  # fmt: skip
+    process, connection = _serve(tmp_path / "state", tmp_path / "conn.json", _bare_env(tmp_path),
+                                 *flags)  # fmt: skip
+    try:
+        base, ca = connection["base_url"], connection["ca_bundle"]
+        settings = requests.get(f"{base}/_emulator/settings", verify=ca, timeout=10).json()
+        health = requests.get(f"{base}/_emulator/health", verify=ca, timeout=10).json()
+        failing = requests.get(f"{base}/discovery", verify=ca, timeout=10)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+    assert (settings["seed"], settings["rate_500"], settings["arm_write_rate"]) == (9, 1.0, 5.0)
+    assert settings["scope_path"] == "^/discovery$"
+    assert health["job_workers"] == 3
+    assert failing.status_code == 500

@@ -47,7 +47,8 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -56,8 +57,10 @@ import uvicorn
 
 import migrate_kit
 from migrate_kit.emulator.arm.backend import CLOUD_NAME
+from migrate_kit.emulator.chaos import FaultSettings
 from migrate_kit.emulator.config import Context, EmulatorConfig, load_config
 from migrate_kit.emulator.faults import Fault, FaultSet, RequestLog
+from migrate_kit.emulator.runner.backend import existing_runner
 from migrate_kit.emulator.seed import is_seeded, saved_config, seed
 from migrate_kit.emulator.server import EmulatorApp
 from migrate_kit.emulator.state import Store
@@ -78,7 +81,9 @@ class Emulator:
 
     ``sample`` is the folder to seed a fresh state folder from (``None`` = an empty workspace);
     ``port=0`` picks a free port. ``config`` overrides the workspace settings (otherwise those
-    of the sample for a fresh state folder, or those saved in a reused one).
+    of the sample for a fresh state folder, or those saved in a reused one). ``settings`` are
+    the fault settings to start with (and to return to on ``reset``); ``job_workers`` is how
+    many job steps run at once (``Context.job_workers``).
     """
 
     def __init__(
@@ -89,13 +94,19 @@ class Emulator:
         port: int = 0,
         connection_file: Path | str | None = None,
         config: EmulatorConfig | None = None,
+        settings: FaultSettings | None = None,
+        job_workers: int = 2,
     ) -> None:
+        if isinstance(job_workers, bool) or not isinstance(job_workers, int) or job_workers < 1:
+            raise ValueError(f"job_workers must be an integer >= 1, got {job_workers!r}")
         self.state_dir = Path(state_dir).resolve()
         self.sample = _sample_folder(sample)
         self.port = port
         self.connection_file = Path(connection_file).resolve() if connection_file else None
         self._config = config
-        self.faults = FaultSet()
+        self.job_workers = job_workers
+        self._initial_settings = settings or FaultSettings()
+        self.faults = FaultSet(self._initial_settings)
         self.log = RequestLog()
         self.connection: dict[str, Any] = {}
         self._server: uvicorn.Server | None = None
@@ -136,21 +147,56 @@ class Emulator:
         return self.faults.add(fault)
 
     def clear_faults(self) -> None:
+        """Remove every fault rule (the fault settings stay)."""
         self.faults.clear()
 
-    def request_log(self) -> list[dict[str, Any]]:
-        """Requests served so far (secrets removed), oldest first."""
-        return self.log.entries()
+    @property
+    def fault_settings(self) -> FaultSettings:
+        """The fault settings in force."""
+        return self.faults.settings
+
+    def set_fault_settings(
+        self, settings: FaultSettings | None = None, /, **fields: Any
+    ) -> FaultSettings:
+        """Replace the fault settings with ``settings`` (default: the defaults, no faults) and
+        ``fields`` applied on top; restarts the seeded sequence. Returns what is now in force.
+
+        ``emu.set_fault_settings(rate_429=0.2, seed=7)`` or
+        ``emu.set_fault_settings(FaultSettings(latency_ms=50))``; invalid values raise
+        ``FaultSettingsError`` naming the field.
+        """
+        new = replace(settings or FaultSettings(), **fields)
+        self.faults.set_settings(new)
+        return new
+
+    def request_log(
+        self,
+        *,
+        since: int | None = None,
+        method: str | Collection[str] | None = None,
+        path: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Requests served so far (secrets removed), oldest first; admin routes are left out.
+
+        ``since``: only entries with a larger ``seq`` (take ``self.log.last_seq`` before the
+        part to count); ``method``: one method or several; ``path``: a regular expression.
+        """
+        return self.log.entries(since=since, method=method, path=path)
 
     def clear_request_log(self) -> None:
         self.log.clear()
 
     def reset(self) -> None:
-        """Clear every entity and blob, reseed from the sample, and drop faults and the log."""
+        """Back to the sample: every entity and blob replaced by a fresh seed (in one
+        transaction, so other threads never see a half-seeded store), fault rules and the
+        request log cleared, and the fault settings back to those given at construction (their
+        seeded sequence restarted)."""
         store = self.ctx.store
-        store.clear()
-        seed(store, self.sample, self.ctx.config)
+        with store.transaction():
+            store.clear()
+            seed(store, self.sample, self.ctx.config)
         self.faults.clear()
+        self.faults.set_settings(self._initial_settings)
         self.log.clear()
 
     # -- start and stop ----------------------------------------------------------------------
@@ -175,6 +221,8 @@ class Emulator:
             self._thread.join(timeout=10)
         if self._sock is not None:
             self._sock.close()
+        if self._ctx is not None and (runner := existing_runner(self._ctx)) is not None:
+            runner.close()  # kills the jobs' processes before their store closes
         if self._store is not None:
             self._store.close()
         if self.connection_file is not None and self.connection_file.exists():
@@ -242,6 +290,7 @@ class Emulator:
 
         self._ctx = Context(config, store)
         self._ctx.faults = self.faults
+        self._ctx.job_workers = self.job_workers
         return tls, self._ctx, _identity_secret(self.state_dir)
 
     def _wait_started(self) -> None:
@@ -263,10 +312,13 @@ def serve(
     port: int = 0,
     connection_file: Path | str | None = None,
     on_ready: Callable[[dict[str, Any]], None] | None = None,
+    settings: FaultSettings | None = None,
+    job_workers: int = 2,
 ) -> None:
     """Run the emulator in the foreground until SIGINT or SIGTERM, then shut down cleanly.
 
-    ``on_ready`` receives the connection dict once the emulator answers (the CLI prints it).
+    ``on_ready`` receives the connection dict once the emulator answers (the CLI prints it);
+    ``settings`` and ``job_workers`` are passed to ``Emulator``.
     """
     stop = threading.Event()
 
@@ -277,7 +329,12 @@ def serve(
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         emulator = Emulator(
-            state_dir=state_dir, sample=sample, port=port, connection_file=connection_file
+            state_dir=state_dir,
+            sample=sample,
+            port=port,
+            connection_file=connection_file,
+            settings=settings,
+            job_workers=job_workers,
         )
         with emulator:
             if on_ready is not None:

@@ -2,14 +2,18 @@
 
 Each request passes these steps, in order:
 
-1. **request log**: method, host, path, query without SAS signatures, status and duration are
-   recorded (``/_emulator/requests``) and logged at DEBUG;
-2. **fault injection** (``faults.py``): a matching fault delays, fails, garbles or drops it;
-3. **auth check**: a request needs ``Authorization: Bearer <anything>``, except the cloud
+1. **admin routes** (``/_emulator/*``, ``admin.py``) are answered first: only for clients on
+   127.0.0.1 (403 otherwise), without token, fault or request-log entry;
+2. **request log**: method, host, path, query without SAS signatures, status, start time and
+   duration are recorded with a growing ``seq`` (``/_emulator/requests``) and logged at DEBUG;
+3. **fault injection** (``faults.py``): a matching fault rule delays, fails, garbles or drops
+   it; otherwise the fault settings may add latency, throttle an ARM write, or answer
+   429/500/503 or drop the connection at their seeded rates;
+4. **auth check**: a request needs ``Authorization: Bearer <anything>``, except the cloud
    metadata, the managed-identity token route (it checks its own secret header), discovery, the
    ``/_emulator/*`` admin routes and blob requests (those carry a SAS). Without one the answer is
    401 in the family's error shape;
-4. **dispatch**: blob requests go to the content family's blob app, GETs of a ``JsonGetRoute``
+5. **dispatch**: blob requests go to the content family's blob app, GETs of a ``JsonGetRoute``
    (``fastget.py``: the single-entity reads the inventory makes by the thousand) straight to
    their reader, everything else to the route table (admin, ARM, then the ``pipelines`` and
    ``content`` families when present).
@@ -32,31 +36,37 @@ Errors: a ``ServiceError`` becomes its own response; any other exception becomes
 family's shape (``<family>.errors.service_error``), and is logged with its traceback.
 
 Not emulated: more than one workspace; one emulator (and one state folder) serves exactly one.
-Not emulated: throttling, outages and slow answers, except those injected as faults.
+Not emulated: throttling, outages and slow answers, except those injected as faults (rules or
+settings).
+Not emulated: ARM's real throttling: per-subscription read and write budgets, the
+``x-ms-ratelimit-remaining-*`` headers on every answer; only the settings' write token bucket.
 Not emulated: IPv6 and any address other than 127.0.0.1; HTTP/2.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib
 import logging
 import time
 from collections.abc import Callable
 from http import HTTPStatus
-from pathlib import Path
 from types import ModuleType
+from typing import NoReturn
 from urllib.parse import parse_qs
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route, Router
+from starlette.routing import Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from migrate_kit.emulator.admin import PREFIX as ADMIN_PREFIX
+from migrate_kit.emulator.admin import AdminRoutes, forbidden, is_loopback
 from migrate_kit.emulator.arm import routes as arm_routes
-from migrate_kit.emulator.arm.errors import AuthenticationFailed
+from migrate_kit.emulator.arm.errors import ArmError, AuthenticationFailed
 from migrate_kit.emulator.arm.errors import service_error as arm_service_error
+from migrate_kit.emulator.chaos import Chaos
 from migrate_kit.emulator.config import Context
 from migrate_kit.emulator.errors import ServiceError
 from migrate_kit.emulator.fastget import FastGets, send_json
@@ -88,7 +98,18 @@ _SERVICE_SEGMENTS = frozenset(
 
 
 class _DropConnection(Exception):
-    """Raised after the response headers to make the server close the connection."""
+    """Raised to make the server close the connection (see ``_drop_connection``)."""
+
+
+class _QuietDrops(logging.Filter):
+    """Keeps uvicorn from logging an injected drop as "Exception in ASGI application"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, _DropConnection)
+
+
+_QUIET_DROPS = _QuietDrops()
 
 
 class EmulatorApp:
@@ -106,9 +127,12 @@ class EmulatorApp:
         self.ctx = ctx
         self.faults = faults
         self.log = log
-        self._reset = reset
+        logging.getLogger("uvicorn.error").addFilter(_QUIET_DROPS)  # adds it once
 
-        routes = self._admin_routes() + arm_routes.routes(ctx, identity_secret=identity_secret)
+        admin = AdminRoutes(
+            ctx, faults=faults, log=log, reset=reset, blob_storage=lambda: self.blob_app is not None
+        )
+        routes = admin.routes() + arm_routes.routes(ctx, identity_secret=identity_secret)
         for family in _FAMILIES:
             module = _import_family(family, "routes")
             if module is not None:
@@ -122,17 +146,24 @@ class EmulatorApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        if scope["path"].startswith(ADMIN_PREFIX):
+            await self._admin(scope, receive, send)
+            return
         started = time.perf_counter()
         headers = _headers(scope)
         status: int | None = None
         fault: Fault | None = None
+        chaos: Chaos | None = None
         recorded = False
 
         def record() -> None:
             nonlocal recorded
             if not recorded:
                 recorded = True
-                duration_ms = self.log.record(scope, status, started, fault, headers=headers)
+                kind = chaos.kind if chaos is not None else None
+                duration_ms = self.log.record(
+                    scope, status, started, fault, headers=headers, chaos=kind
+                )
                 logger.debug("%s %s -> %s (%.1f ms)", scope["method"], scope["path"],
                              status, duration_ms)  # fmt: skip
 
@@ -146,13 +177,34 @@ class EmulatorApp:
                 record()
             await send(message)
 
-        if not scope["path"].startswith("/_emulator/"):
-            fault = self.faults.take(scope["method"], scope["path"])
+        # A rule takes precedence; the settings draw only for requests no rule matched.
+        fault = self.faults.take(scope["method"], scope["path"])
+        if fault is None:
+            chaos = self.faults.draw(scope["method"], scope["path"])
         try:
-            if fault is None or await self._apply_fault(fault, scope, receive, send_recorded):
+            if fault is not None:
+                proceed = await self._apply_fault(fault, scope, receive, send_recorded)
+            elif chaos is not None:
+                proceed = await self._apply_chaos(chaos, scope, receive, send_recorded)
+            else:
+                proceed = True
+            if proceed:
                 await self._dispatch(scope, headers, receive, send_recorded)
+        except _DropConnection:
+            if chaos is not None:
+                status = None  # nothing was sent
+            raise
         finally:
             record()
+
+    async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Admin routes: loopback clients only; no faults, no request-log entry."""
+        if not is_loopback(scope):
+            logger.warning("Refused admin request %s %s from %s", scope["method"],
+                           scope["path"], scope.get("client"))  # fmt: skip
+            await forbidden(scope)(scope, receive, send)
+            return
+        await self._dispatch(scope, _headers(scope), receive, send)
 
     async def _dispatch(
         self, scope: Scope, headers: dict[str, str], receive: Receive, send: Send
@@ -187,7 +239,7 @@ class EmulatorApp:
         return _family_error(family, 401, "AuthenticationFailed", message)
 
     async def _apply_fault(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> bool:
-        """Act out ``fault``; True when the request should still reach its handler."""
+        """Act out the rule ``fault``; True when the request should still reach its handler."""
         logger.info("Injecting fault %s into %s %s", fault.id, scope["method"], scope["path"])
         if fault.delay:
             await asyncio.sleep(fault.delay)
@@ -210,62 +262,38 @@ class EmulatorApp:
         await _fault_response(fault, _family_of(scope["path"]))(scope, receive, send)
         return False
 
+    async def _apply_chaos(self, chaos: Chaos, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Act out what the settings drew; True when the request should reach its handler."""
+        if chaos.delay:
+            await asyncio.sleep(chaos.delay)
+        if chaos.kind is None:
+            return True
+
+        logger.info("Injecting %s into %s %s", chaos.kind, scope["method"], scope["path"])
+        if chaos.kind == "drop":
+            await _drop_connection(send)
+        response = self._chaos_response(chaos, _family_of(scope["path"]), scope["path"])
+        await response(scope, receive, send)
+        return False
+
+    def _chaos_response(self, chaos: Chaos, family: str, path: str) -> Response:
+        status = chaos.status or 500
+        if chaos.kind == "throttle":
+            error: ServiceError = ArmWriteThrottled(_subscription_of(path), chaos.retry_after or 1)
+        else:
+            code = HTTPStatus(status).phrase.replace(" ", "")
+            seed = self.faults.settings.seed
+            message = f"Injected fault (rate_{status}, seed {seed}): {status} {code}."
+            error = _family_error(family, status, code, message)
+        response = error.to_response()
+        if chaos.retry_after is not None:
+            response.headers["Retry-After"] = f"{chaos.retry_after:g}"
+        return response
+
     async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"No emulated route for {scope['method']} {scope['path']}."
         error = _family_error(_family_of(scope["path"]), 404, "NotFound", message)
         await error.to_response()(scope, receive, send)
-
-    # -- admin routes ------------------------------------------------------------------------
-
-    def _admin_routes(self) -> list[BaseRoute]:
-        return [
-            Route("/_emulator/health", self._health, methods=["GET"]),
-            Route("/_emulator/faults", self._faults, methods=["GET", "POST", "DELETE"]),
-            Route("/_emulator/requests", self._requests, methods=["GET", "DELETE"]),
-            Route("/_emulator/reset", self._reset_route, methods=["POST"]),
-            Route("/_emulator/export", self._export, methods=["POST"]),
-        ]
-
-    async def _health(self, request: Request) -> Response:
-        return JSONResponse(
-            {
-                "status": "ok",
-                "base_url": self.ctx.base_url,
-                "entities": self.ctx.store.count(),
-                "kinds": self.ctx.store.kinds(),
-                "blob_storage": self.blob_app is not None,
-            }
-        )
-
-    async def _faults(self, request: Request) -> Response:
-        if request.method == "POST":
-            fields = await request.json()
-            try:
-                fault = self.faults.add(Fault(**fields))
-            except (TypeError, ValueError) as exc:
-                return JSONResponse({"error": {"code": "BadRequest", "message": str(exc)}}, 400)
-            return JSONResponse(fault.to_json(), status_code=201)
-        if request.method == "DELETE":
-            self.faults.clear()
-        return JSONResponse([f.to_json() for f in self.faults.list()])
-
-    async def _requests(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.log.clear()
-        return JSONResponse(self.log.entries())
-
-    async def _reset_route(self, request: Request) -> Response:
-        self._reset()
-        return JSONResponse({"status": "reset", "entities": self.ctx.store.count()})
-
-    async def _export(self, request: Request) -> Response:
-        body = await request.json()
-        if not isinstance(body, dict) or not isinstance(body.get("folder"), str):
-            message = 'Expected a JSON body {"folder": "<path of the capture folder>"}.'
-            return JSONResponse({"error": {"code": "BadRequest", "message": message}}, 400)
-        folder = Path(body["folder"])
-        self.ctx.store.export_capture(folder)
-        return JSONResponse({"status": "exported", "folder": str(folder)})
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -331,6 +359,51 @@ def _fault_response(fault: Fault, family: str) -> Response:
     response = error.to_response()
     response.headers.update(headers)
     return response
+
+
+class ArmWriteThrottled(ArmError):
+    """429 of the settings' ARM write throttle, in ARM's shape, with ``Retry-After``.
+
+    The message follows ARM's subscription write throttling message in substance.
+    """
+
+    status = 429
+    code = "TooManyRequests"
+
+    def __init__(self, subscription_id: str, retry_after: float) -> None:
+        super().__init__(
+            f"Number of 'write' requests for subscription '{subscription_id}' exceeded. Please "
+            f"try again after '{retry_after:g}' seconds after additional tokens are available."
+        )
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "Retry-After": f"{self.retry_after:g}",
+            "x-ms-ratelimit-remaining-subscription-writes": "0",
+        }
+
+
+async def _drop_connection(send: Send) -> NoReturn:
+    """Close the connection before any byte of the answer: the client sees a connection error.
+
+    ASGI has no message for that. Both uvicorn HTTP implementations mark the response as
+    started, then refuse a header value with a line break before writing anything, and close
+    the connection when the application raises after a started response; so a refused
+    ``http.response.start`` followed by an exception closes it without an answer
+    (``test_faults_settings.py`` checks this stays true).
+    """
+    # The server raises RuntimeError (httptools) or h11.LocalProtocolError: nothing was written.
+    with contextlib.suppress(Exception):
+        await send({"type": "http.response.start", "status": 500,
+                    "headers": [(b"x-emulator-drop", b"\n")]})  # fmt: skip
+    raise _DropConnection("fault settings: dropping the connection")
+
+
+def _subscription_of(path: str) -> str:
+    """The subscription id of an ARM path (``/subscriptions/{id}/...``)."""
+    parts = path.split("/")
+    return parts[2] if len(parts) > 2 else ""
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -42,7 +42,12 @@ def test_cloud_metadata_names_the_emulator(emu: Emulator, http: requests.Session
     for cloud in clouds:
         assert cloud["resourceManager"] == emu.base_url + "/"
         assert cloud["authentication"]["loginEndpoint"] == emu.base_url + "/"
-        assert cloud["suffixes"]["storage"].startswith("localhost:")
+    port = emu.base_url.rsplit(":", 1)[-1]
+    # azure-ai-ml's storage suffix sends blob requests to 127.0.0.1 path style (user info trick);
+    # the v1 SDK's keeps host style on *.blob.localhost.
+    account = emu.ctx.config.storage_account
+    assert clouds[0]["suffixes"]["storage"] == f"emu@127.0.0.1:{port}/{account}"
+    assert clouds[1]["suffixes"]["storage"] == f"localhost:{port}"
     assert emu.connection["env"]["ARM_CLOUD_METADATA_URL"].startswith(clouds[0]["resourceManager"])
 
 

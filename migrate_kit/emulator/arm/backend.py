@@ -55,8 +55,8 @@ class ArmBackend:
 
     Everything is derived from the workspace settings; nothing here is stored.
 
-    Not emulated: any ARM resource other than the one workspace (no PUT or DELETE, no
-      workspace listing).
+    Not emulated: workspace PUT, DELETE and listing (the v2 assets, batch endpoints and their
+      long-running operations are in ``assets.py``, ``endpoints.py`` and ``lro.py``).
     Not emulated: case-insensitive ARM paths; requests must use ARM's usual casing
       (``resourceGroups``, ``Microsoft.MachineLearningServices``).
     Not emulated: token validation; any bearer token is accepted, and managed-identity tokens
@@ -84,13 +84,19 @@ class ArmBackend:
         ``AzureCloud``, so it needs a name of its own; it picks the cloud whose
         ``resourceManager`` occurs in the metadata URL) and as ``AzureCloud`` (the v1 SDK replaces
         its built-in clouds with this list and uses ``AzureCloud`` when no cloud is named).
+        The two differ only in their storage suffix (see the comments below).
         """
-        emulator = self._cloud(CLOUD_NAME)
-        return [emulator, {**emulator, "name": "AzureCloud"}]
-
-    def _cloud(self, name: str) -> dict[str, Any]:
-        base = self.ctx.base_url + "/"
         port = self.ctx.base_url.rsplit(":", 1)[-1]
+        # azure-ai-ml builds a datastore's account URL as https://{account}.blob.{suffix}. With
+        # this suffix the URL is https://{account}.blob.emu@127.0.0.1:PORT/{account}/...: the
+        # part before "@" is user info, so the request goes to the emulator, path style, with
+        # the datastore SAS (whose "sig" makes server.py route it to blob storage).
+        ml_suffix = f"emu@127.0.0.1:{port}/{self.ctx.config.storage_account}"
+        # The v1 SDK keeps host style (https://{account}.blob.localhost:PORT, see server.py).
+        return [self._cloud(CLOUD_NAME, ml_suffix), self._cloud("AzureCloud", f"localhost:{port}")]
+
+    def _cloud(self, name: str, storage_suffix: str) -> dict[str, Any]:
+        base = self.ctx.base_url + "/"
         return {
             "name": name,
             "portal": "https://portal.azure.com",
@@ -113,8 +119,7 @@ class ArmBackend:
             "activeDirectoryDataLake": "https://datalake.azure.net/",
             "vmImageAliasDoc": base + "vmImageAliasDoc",
             "suffixes": {
-                # Blob URLs become https://{account}.blob.localhost:PORT (see server.py).
-                "storage": f"localhost:{port}",
+                "storage": storage_suffix,
                 "keyVaultDns": "vault.azure.net",
                 "sqlServerHostname": "database.windows.net",
                 "acrLoginServer": "azurecr.io",

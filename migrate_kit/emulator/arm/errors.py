@@ -3,16 +3,36 @@
 Codes and messages follow what ARM returns for a missing subscription, resource group or
 resource. The messages of the live service are copied in substance (names quoted the same way);
 the trailing "For more details" links are left out.
+
+The v2 asset and endpoint routes (served by the Azure ML resource provider, "MFE") answer with
+the same outer shape; their top-level code is ``UserError`` for every client mistake and the
+precise reason is in ``innerError.code`` (``NotFound``, ``BadArgument``, ``Conflict``)::
+
+    ArmError
+    ├── InvalidRequestContent   400  body is not JSON, or not the object the route expects
+    └── MfeError                     {"error": {"code": "UserError", "innerError": {...}}}
+        ├── BadArgument         400  invalid name, version, reference or input type
+        ├── NotFound            404  unknown asset, endpoint, deployment or operation
+        └── Conflict            409  a registered environment version changed
+
+The MFE messages are written in the service's style; their exact wording is unconfirmed.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from migrate_kit.emulator.errors import ServiceError
 
 __all__ = [
     "ArmError",
     "AuthenticationFailed",
+    "BadArgument",
+    "Conflict",
     "IdentityHeaderMismatch",
+    "InvalidRequestContent",
+    "MfeError",
+    "NotFound",
     "ResourceGroupNotFound",
     "ResourceNotFound",
     "SubscriptionNotFound",
@@ -104,6 +124,41 @@ class IdentityHeaderMismatch(ArmError):
             f"The managed identity request lacks the '{header}' header or its value is wrong; "
             "export the IDENTITY_HEADER (or MSI_SECRET) value from the emulator's connection file"
         )
+
+
+class InvalidRequestContent(ArmError):
+    """ARM's answer to a body it cannot parse (also used for a body of the wrong JSON type)."""
+
+    status = 400
+    code = "InvalidRequestContent"
+
+
+class MfeError(ArmError):
+    """An Azure ML resource-provider error: ``UserError`` outside, the reason inside."""
+
+    status = 400
+    code = "UserError"
+    inner_code = "BadArgument"
+
+    def body(self) -> dict[str, Any]:
+        body = super().body()
+        body["error"]["innerError"] = {"code": self.inner_code}
+        return body
+
+
+class BadArgument(MfeError):
+    status = 400
+    inner_code = "BadArgument"
+
+
+class NotFound(MfeError):
+    status = 404
+    inner_code = "NotFound"
+
+
+class Conflict(MfeError):
+    status = 409
+    inner_code = "Conflict"
 
 
 def service_error(status: int, code: str, message: str) -> ServiceError:

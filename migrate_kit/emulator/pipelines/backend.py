@@ -27,6 +27,7 @@ from migrate_kit.emulator.pipelines.base import (
 )
 from migrate_kit.emulator.pipelines.endpoints import ENDPOINT, EndpointOperations
 from migrate_kit.emulator.pipelines.errors import BadRequest, Conflict, NotFound
+from migrate_kit.emulator.pipelines.nodes import NodeOperations
 
 __all__ = ["KINDS", "PipelinesBackend", "backend_for"]
 
@@ -50,7 +51,7 @@ def backend_for(ctx: Context) -> PipelinesBackend:
         return backend
 
 
-class PipelinesBackend(EndpointOperations):
+class PipelinesBackend(NodeOperations, EndpointOperations):
     """The v1 pipelines service of one workspace.
 
     Setting ``honour_batch_size`` (default True, or the config's ``honour_batch_size`` when it
@@ -62,8 +63,21 @@ class PipelinesBackend(EndpointOperations):
     address on every read, so a capture made on another port still points at this emulator.
     ``add_published_pipeline`` / ``add_pipeline_endpoint`` store synthetic data without HTTP.
 
+    Pipeline runs (``runs.py``, ``nodes.py``): a submission translates the graph into a
+    ``PipelineSpec`` (``translate.py``) that the emulator's runner runs step by step.
+
     Not emulated: server-side paging or continuation tokens (lists return everything).
-    Not emulated: pipeline runs and submission (PipelineRuns/*), step statuses, outputs and logs.
+    Not emulated: the run's own graph: a run reports the published pipeline's ``GraphId``.
+    Not emulated: ``parentRunId`` (kept in the run's properties only), schedules, run reuse of
+    unchanged steps (``allow_reuse``), and the legacy Experiments/* submit routes.
+    Not emulated: registered and saved Azure ML datasets as step inputs (their steps fail
+    with a message); only DataReference, DataPath and literal-path inputs on the default
+    datastore are materialised.
+    Not emulated: DataTransfer, Databricks, Kusto, ADLA, Azure Batch, HDInsight, Synapse,
+    HyperDrive, AutoML and R steps: their jobs fail saying why; ParallelRunStep runs through
+    the runner's local driver (file inputs only; a mini-batch size in bytes counts as 1 file).
+    Not emulated: ``AZUREML_DATAREFERENCE_<name>`` environment variables (the placeholders in
+    arguments are resolved); the error messages of refused submissions are inferred.
     Not emulated: schedules, pipeline drafts, graph drafts, templates, AzureMLModules registry.
     Not emulated: the legacy Experiments/* and PublishedPipelines/* routes.
     Not emulated: PUT Modules/{id}, PUT DataSources/{id}, DataSources/Hash, PUT DataTypes/{id}.

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from migrate_kit.emulator.pipelines.backend import PipelinesBackend
 from migrate_kit.emulator.pipelines.errors import BadRequest, PipelinesError
@@ -195,3 +195,84 @@ class PipelinesHandlers:
     @workspace_operation
     async def create_data_source(self, request: Request) -> Response:
         return _ok(self.backend.create_data_source(await json_body(request)))
+
+    # -- pipeline runs -------------------------------------------------------------------
+
+    @workspace_operation
+    async def submit_pipeline(self, request: Request) -> Response:
+        pipeline_id = request.path_params["pipeline_id"]
+        parent = request.query_params.get("parentRunId")
+        body = await json_body(request)
+        return _ok(self.backend.submit_pipeline(pipeline_id, body, parent_run_id=parent))
+
+    @workspace_operation
+    async def submit_pipeline_endpoint(self, request: Request) -> Response:
+        # The SDK puts a version in the path and in the query (reference §2.1 #12).
+        version = request.path_params.get("pipeline_version") or request.query_params.get(
+            "pipelineVersion"
+        )
+        body = await json_body(request)
+        submitted = self.backend.submit_pipeline_endpoint(
+            request.path_params["endpoint_id"],
+            body,
+            version=version,
+            parent_run_id=request.query_params.get("parentRunId"),
+        )
+        return _ok(submitted)
+
+    @workspace_operation
+    async def get_pipeline_run(self, request: Request) -> Response:
+        return _ok(self.backend.get_pipeline_run(request.path_params["run_id"]))
+
+    @workspace_operation
+    async def list_pipeline_runs(self, request: Request) -> Response:
+        return _ok(self.backend.list_pipeline_runs(request.path_params["pipeline_id"]))
+
+    @workspace_operation
+    async def get_node_statuses(self, request: Request) -> Response:
+        path = await _node_path(request)
+        return _ok(self.backend.get_node_statuses(request.path_params["run_id"], path))
+
+    @workspace_operation
+    async def get_node_status_codes(self, request: Request) -> Response:
+        path = await _node_path(request)
+        return _ok(self.backend.get_node_status_codes(request.path_params["run_id"], path))
+
+    @workspace_operation
+    async def get_node_status(self, request: Request) -> Response:
+        path = await _node_path(request)
+        return _ok(self.backend.get_node_status(request.path_params["run_id"], path))
+
+    @workspace_operation
+    async def get_node_status_code(self, request: Request) -> Response:
+        path = await _node_path(request)
+        return _ok(self.backend.get_node_status_code(request.path_params["run_id"], path))
+
+    @workspace_operation
+    async def get_node_outputs(self, request: Request) -> Response:
+        path = await _node_path(request)
+        return _ok(self.backend.get_node_outputs(request.path_params["run_id"], path))
+
+    @workspace_operation
+    async def get_pipeline_run_output(self, request: Request) -> Response:
+        params = request.path_params
+        return _ok(self.backend.get_pipeline_run_output(params["run_id"], params["output_name"]))
+
+    @workspace_operation
+    async def get_node_log(self, request: Request) -> Response:
+        path = await _node_path(request)
+        params = request.path_params
+        text = self.backend.get_node_log(params["run_id"], path, params["log_type"])
+        return PlainTextResponse(text, status_code=200)
+
+    @workspace_operation
+    async def cancel_pipeline_run(self, request: Request) -> Response:
+        self.backend.cancel_pipeline_run(request.path_params["run_id"])
+        return Response(status_code=200)
+
+
+async def _node_path(request: Request) -> Any:
+    """The node-id path of a node route; an empty body counts as ``[]``."""
+    if not (await request.body()).strip():
+        return []
+    return await json_body(request)

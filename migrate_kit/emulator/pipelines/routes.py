@@ -23,6 +23,9 @@ WORKSPACE_PREFIX = (
     "/providers/Microsoft.MachineLearningServices/workspaces/{workspace}"
 )
 
+_RUN = "/PipelineRuns/{run_id}"
+_ENDPOINT_SUBMIT = "/PipelineRuns/PipelineEndpointSubmit/Id"
+
 
 def routes(ctx: Context) -> list[BaseRoute]:
     """The pipelines service's routes, bound to the backend of ``ctx``."""
@@ -48,6 +51,24 @@ def routes(ctx: Context) -> list[BaseRoute]:
         ("JSON", "/Modules/{module_id}", h.get_module),
         ("POST", "/DataSources", h.create_data_source),
         ("JSON", "/DataSources/{data_source_id}", h.get_data_source),
+        # pipeline runs (runs.py, nodes.py)
+        ("POST", "/PipelineRuns/PipelineSubmit/{pipeline_id}", h.submit_pipeline),
+        ("POST", f"{_ENDPOINT_SUBMIT}/{{endpoint_id}}", h.submit_pipeline_endpoint),
+        (
+            "POST",
+            f"{_ENDPOINT_SUBMIT}/{{endpoint_id}}/{{pipeline_version}}",
+            h.submit_pipeline_endpoint,
+        ),
+        ("GET", "/PipelineRuns/Pipeline/{pipeline_id}", h.list_pipeline_runs),
+        ("GET", "/PipelineRuns/{run_id}", h.get_pipeline_run),
+        ("POST", f"{_RUN}/Graph/AllNodes/Status", h.get_node_statuses),
+        ("POST", f"{_RUN}/Graph/AllNodes/StatusCode", h.get_node_status_codes),
+        ("POST", f"{_RUN}/Graph/Node/Status", h.get_node_status),
+        ("POST", f"{_RUN}/Graph/Node/StatusCode", h.get_node_status_code),
+        ("POST", f"{_RUN}/Outputs", h.get_node_outputs),
+        ("GET", f"{_RUN}/PipelineRunOutputs/{{output_name}}", h.get_pipeline_run_output),
+        ("POST", f"{_RUN}/Graph/Shareable/{{log_type}}", h.get_node_log),
+        ("DELETE", f"{_RUN}/Execution", h.cancel_pipeline_run),
     ]
     return [
         JsonGetRoute(WORKSPACE_PREFIX + path, handler, name=handler.__name__)

@@ -13,6 +13,7 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_DATA_TYPES",
+    "data_reference_type",
     "data_source_location",
     "is_upload_completed",
     "module_interface",
@@ -86,6 +87,11 @@ def _by_number(value: Any, numbers: dict[str, str]) -> Any:
 def status_name(value: Any) -> Any:
     """``EntityStatus`` as a name: ``0``/``"0"`` → ``"Active"`` and so on; names unchanged."""
     return _by_name(value, _ENTITY_STATUS)
+
+
+def data_reference_type(value: Any) -> Any:
+    """``DataReference.Type`` as a name: ``1``/``"1"`` → ``"AzureBlob"`` and so on."""
+    return _by_name(value, _DATA_REFERENCE_TYPE)
 
 
 def is_upload_completed(value: Any) -> bool:

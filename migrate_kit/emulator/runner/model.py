@@ -122,6 +122,11 @@ class StepSpec:
     #: Set when the step cannot run locally (a Databricks step, say): its job fails with this.
     cannot_run: str | None = None
     properties: Mapping[str, str] = field(default_factory=dict)
+    #: The step's run id (its child job name); None lets the runner make one (a uuid4). Set it
+    #: when the family must know the id before submitting, e.g. for default output paths.
+    run_id: str | None = None
+    #: Seconds the step may run before it is killed and fails; None: the runner's default.
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
