@@ -2,9 +2,9 @@
 
 Every backend class lists its simplifications in its docstring, one item per line starting with
 ``Not emulated:``; an item continues on the following lines until a blank line or the next
-item. This module
-imports each ``migrate_kit/emulator/<family>/backend.py`` (and the modules it names in
-``_EXTRA_MODULES``), collects those items per family and prints them::
+item. This module imports every module of each family folder (``migrate_kit/emulator/<family>/``,
+``backend.py`` first: a family's backend may be split over a few modules) and the core modules
+named in ``_EXTRA_MODULES``, collects those items per family and prints them::
 
     python -m migrate_kit.emulator.coverage > docs/emulator-coverage.md
 """
@@ -64,17 +64,26 @@ def collect() -> dict[str, list[tuple[str, list[str]]]]:
     for info in sorted(pkgutil.iter_modules(emulator_package.__path__), key=lambda i: i.name):
         if not info.ispkg:
             continue
-        try:
-            module = importlib.import_module(f"migrate_kit.emulator.{info.name}.backend")
-        except ModuleNotFoundError:
-            continue
-        if documented := _documented(module):
+        package = importlib.import_module(f"migrate_kit.emulator.{info.name}")
+        documented = [
+            item
+            for module in _family_modules(package)
+            for item in _documented(importlib.import_module(module))
+        ]
+        if documented:
             families[info.name] = documented
 
     core = [item for name in _EXTRA_MODULES for item in _documented(importlib.import_module(name))]
     if core:
         families["core"] = core
     return families
+
+
+def _family_modules(package: ModuleType) -> list[str]:
+    """The modules of one family, ``backend`` first (its class is the family's main one)."""
+    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
+    names.sort(key=lambda name: name != "backend")
+    return [f"{package.__name__}.{name}" for name in names]
 
 
 def coverage_markdown(families: dict[str, list[tuple[str, list[str]]]] | None = None) -> str:

@@ -362,3 +362,7 @@ def test_coverage_page_lists_the_arm_simplifications() -> None:
     assert page.startswith("# What the emulator does not emulate")
     assert "## arm" in page
     assert "- token validation; any bearer token is accepted" in page
+    # Items of a family's other modules are gathered too, under their class or module name.
+    assert "`EndpointBackend`:" in page
+    assert "- key authentication; `authMode` is always `AADToken`." in page
+    assert "`parallel_driver`:" in page
