@@ -17,7 +17,13 @@ one line of the output file: a string as it is, a list, tuple or dict row as its
 by single spaces, a pandas DataFrame as one line per row with its values joined the same way (no
 header, no index); ``summary_only`` writes nothing.
 
-Not emulated: several nodes and processes per node: one process runs every mini-batch in order.
+Not emulated: several nodes and processes per node: one process runs every mini-batch in order,
+so ``append_row`` lines come in input order. On Azure, workers append as they finish and the
+line order is not fixed; compare such files with a real run's after sorting their lines.
+Not emulated: driver settings given in a v2 parallel task's ``program_arguments``
+(``--error_threshold``, ``--append_row_file_name``, ``--allowed_failed_percent``, the timeouts):
+Azure ML's driver reads them from there, this one passes every program argument to the entry
+script and takes its settings only from the component (the config file above).
 Not emulated: tabular (MLTable / TabularDataset) inputs split by size: only files are batched,
 and ``mini_batch_size`` is a file count.
 Not emulated: ``run_invocation_timeout``, ``run_max_try`` retries, ``mini_batch_error_threshold``
