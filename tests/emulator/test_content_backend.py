@@ -8,12 +8,14 @@ import io
 import zipfile
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from xml.etree import ElementTree
 
 import pytest
 
 from migrate_kit.emulator.config import Context
 from migrate_kit.emulator.content import errors
 from migrate_kit.emulator.content.backend import BlobBackend, ContentBackend
+from migrate_kit.emulator.content.listing import BlobListing, ListedBlob, ListedPrefix, listing_xml
 from migrate_kit.emulator.content.snapshots import tree_files
 
 PUT_HEADERS = {"x-ms-blob-type": "BlockBlob", "if-none-match": "*"}
@@ -245,6 +247,118 @@ def test_blob_metadata_and_block_upload(blobs: BlobBackend) -> None:
         blobs.put_block_list("stdemo", "c", "big", body, {})
     with pytest.raises(errors.InvalidHeaderValue):
         blobs.put_block("stdemo", "c", "big", "not base64!", b"x", {})
+
+
+# -- List Blobs -------------------------------------------------------------------------------
+
+TREE = ["a.txt", "run/a.txt", "run/logs/err.txt", "run/logs/std.txt", "run/z.txt", "top.txt"]
+
+
+def fill(blobs: BlobBackend, names: list[str], container: str = "c") -> None:
+    for name in reversed(names):  # stored out of order: the listing sorts
+        blobs.put_blob("stdemo", container, name, name.encode(), PUT_HEADERS)
+
+
+def entries(listing: BlobListing) -> list[str]:
+    """Names of a page, prefixes marked with a trailing ``*``."""
+    return [e.name + ("*" if isinstance(e, ListedPrefix) else "") for e in listing.entries]
+
+
+def test_list_blobs_by_prefix_with_properties(blobs: BlobBackend) -> None:
+    fill(blobs, TREE)
+    fill(blobs, ["run/other.txt"], container="elsewhere")
+
+    everything = blobs.list_blobs("stdemo", "c", {})
+    assert entries(everything) == TREE and everything.next_marker is None
+    run = blobs.list_blobs("stdemo", "c", {"prefix": "run/"})
+    assert entries(run) == ["run/a.txt", "run/logs/err.txt", "run/logs/std.txt", "run/z.txt"]
+    first = run.entries[0]
+    assert isinstance(first, ListedBlob)
+    assert first.properties == blobs.get_blob_properties("stdemo", "c", "run/a.txt")
+    assert entries(blobs.list_blobs("stdemo", "c", {"prefix": "nothing/"})) == []
+    assert entries(blobs.list_blobs("stdemo", "empty", {})) == []  # any container exists
+
+
+def test_list_blobs_with_a_delimiter_gives_virtual_folders(blobs: BlobBackend) -> None:
+    fill(blobs, TREE)
+
+    top = blobs.list_blobs("stdemo", "c", {"delimiter": "/"})
+    assert entries(top) == ["a.txt", "run/*", "top.txt"]
+    run = blobs.list_blobs("stdemo", "c", {"prefix": "run/", "delimiter": "/"})
+    assert entries(run) == ["run/a.txt", "run/logs/*", "run/z.txt"]
+    partial = blobs.list_blobs("stdemo", "c", {"prefix": "run/l", "delimiter": "/"})
+    assert entries(partial) == ["run/logs/*"]
+    strings = blobs.list_blobs("stdemo", "c", {"delimiter": "logs/"})  # any string delimits
+    assert entries(strings) == ["a.txt", "run/a.txt", "run/logs/*", "run/z.txt", "top.txt"]
+
+
+@pytest.mark.parametrize("delimiter", [None, "/"])
+@pytest.mark.parametrize("size", [1, 2, 3, 5000])
+def test_list_blobs_pages_follow_the_marker(
+    blobs: BlobBackend, delimiter: str | None, size: int
+) -> None:
+    fill(blobs, TREE)
+    delimited = {"delimiter": delimiter} if delimiter else {}
+    whole = entries(blobs.list_blobs("stdemo", "c", delimited))
+
+    pages, marker = [], None
+    while True:
+        query = {**delimited, "maxresults": str(size), **({"marker": marker} if marker else {})}
+        page = blobs.list_blobs("stdemo", "c", query)
+        assert page.options.marker == marker and page.options.max_results == size
+        pages.append(entries(page))
+        marker = page.next_marker
+        if marker is None:
+            break
+        assert "run/" not in marker  # opaque, not the name it resumes at
+    assert [name for page in pages for name in page] == whole
+    assert all(len(page) == size for page in pages[:-1]) and 0 < len(pages[-1]) <= size
+
+
+def test_list_blobs_rejects_bad_options(blobs: BlobBackend) -> None:
+    with pytest.raises(errors.OutOfRangeQueryParameterValue) as zero:
+        blobs.list_blobs("stdemo", "c", {"maxresults": "0"})
+    assert zero.value.status == 400 and "maxresults=0" in zero.value.message
+    with pytest.raises(errors.InvalidQueryParameterValue, match="not an integer"):
+        blobs.list_blobs("stdemo", "c", {"maxresults": "ten"})
+    with pytest.raises(errors.InvalidQueryParameterValue, match="include=colour"):
+        blobs.list_blobs("stdemo", "c", {"include": "metadata,colour"})
+    with pytest.raises(errors.InvalidQueryParameterValue, match="marker"):
+        blobs.list_blobs("stdemo", "c", {"marker": "run/a.txt"})
+    assert blobs.list_blobs("stdemo", "c", {"maxresults": "99999"}).options.limit == 5000
+
+
+def test_list_blobs_xml_is_the_service_shape(blobs: BlobBackend) -> None:
+    fill(blobs, ["run/a.txt", "run/logs/std.txt", "top.txt"])
+    blobs.put_blob(
+        "stdemo", "c", "odd\x01name", b"", {**PUT_HEADERS, "x-ms-meta-hdi_isfolder": "true"}
+    )
+    query = {"delimiter": "/", "prefix": "", "maxresults": "2", "include": "metadata"}
+    listing = blobs.list_blobs("stdemo", "c", query)
+    root = ElementTree.fromstring(listing_xml(listing, "https://stdemo.blob.localhost/", "c"))
+
+    assert root.tag == "EnumerationResults" and root.get("ContainerName") == "c"
+    assert root.get("ServiceEndpoint") == "https://stdemo.blob.localhost/"
+    assert [root.findtext(t) for t in ("Prefix", "MaxResults", "Delimiter")] == ["", "2", "/"]
+    assert root.find("Marker") is None  # echoed only when sent
+    odd, folder = root.find("Blobs")  # type: ignore[misc]
+    assert (odd.tag, folder.tag) == ("Blob", "BlobPrefix")
+    name = odd.find("Name")
+    assert name is not None and name.get("Encoded") == "true" and name.text == "odd%01name"
+    assert folder.findtext("Name") == "run/"
+    stored = blobs.get_blob_properties("stdemo", "c", "odd\x01name")
+    assert odd.findtext("Properties/Etag") == stored["etag"].strip('"')  # unquoted in lists
+    assert odd.findtext("Properties/Content-Length") == "0"
+    assert odd.findtext("Properties/Content-MD5") == stored["content_md5"]
+    assert odd.findtext("Properties/BlobType") == "BlockBlob"
+    assert odd.findtext("Properties/Last-Modified") == stored["last_modified"]
+    assert odd.findtext("Metadata/hdi_isfolder") == "true"
+    assert listing.next_marker and root.findtext("NextMarker") == listing.next_marker
+
+    plain = blobs.list_blobs("stdemo", "c", {"prefix": "run/"})
+    root = ElementTree.fromstring(listing_xml(plain, "https://stdemo.blob.localhost/", "c"))
+    assert root.find("Blobs/Blob/Metadata") is None  # only with include=metadata
+    assert root.find("NextMarker") is not None and root.findtext("NextMarker") == ""
 
 
 def test_add_snapshot_fast_path_is_zippable(ctx: Context, content: ContentBackend) -> None:

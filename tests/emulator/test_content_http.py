@@ -8,6 +8,7 @@ azure-storage-blob test resolves ``*.localhost`` to 127.0.0.1 in this process on
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import socket
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from azure.storage.blob import BlobClient, BlobServiceClient
+from azure.storage.blob import BlobClient, BlobPrefix, BlobServiceClient, ContainerClient
 
 from migrate_kit.emulator import Emulator
 
@@ -237,3 +238,112 @@ def test_host_style_blobs_with_azure_storage_blob(client: Client, resolve_localh
     blob.upload_blob(b"def run(): pass\n", blob_type="BlockBlob", validate_content=True)
     assert blob.get_blob_properties().size == 16
     assert blob.download_blob().readall() == b"def run(): pass\n"
+
+
+# -- List Blobs and downloads ------------------------------------------------------------------
+
+LISTED = {
+    "run/a.txt": b"a" * 10,
+    "run/logs/err.txt": b"",
+    "run/logs/std.txt": b"std\n",
+    "top.txt": b"top",
+    "zz/big.bin": bytes(range(256)) * 20,  # 5 KiB: read in ranged chunks below
+}
+
+
+def container_sas_url(client: Client) -> str:
+    """A container SAS URL as the emulator hands one out (a code upload's, path style)."""
+    cfg = client.emu.ctx.config
+    url = (f"{client.emu.base_url}{cfg.arm_id}/codes/listing/versions/1/startPendingUpload"
+           "?api-version=2023-04-01")  # fmt: skip
+    answer = client.service("POST", url, {"pendingUploadType": "TemporaryBlobReference"})
+    assert answer.status_code == 200, answer.text
+    sas_uri: str = answer.json()["blobReferenceForConsumption"]["credential"]["sasUri"]
+    return sas_uri
+
+
+@pytest.fixture
+def listed(client: Client) -> ContainerClient:
+    """A container holding ``LISTED`` (each blob with its size as metadata), small GET sizes."""
+    container = ContainerClient.from_container_url(
+        container_sas_url(client), connection_verify=client.ca,
+        max_single_get_size=1024, max_chunk_get_size=1024,
+    )  # fmt: skip
+    for name, data in LISTED.items():
+        container.upload_blob(name, data, metadata={"size": str(len(data))})
+    return container
+
+
+def test_list_blobs_with_azure_storage_blob(client: Client, listed: ContainerClient) -> None:
+    blobs = list(listed.list_blobs(include="metadata"))
+    assert [b.name for b in blobs] == sorted(LISTED)
+
+    big = next(b for b in blobs if b.name == "zz/big.bin")
+    head = listed.get_blob_client("zz/big.bin").get_blob_properties()
+    assert big.size == 5120 and big.metadata == {"size": "5120"}
+    assert big.etag == head.etag.strip('"')  # lists carry the ETag unquoted, as Azure does
+    assert big.last_modified == head.last_modified and big.blob_type == "BlockBlob"
+    assert big.content_settings.content_md5 == hashlib.md5(LISTED["zz/big.bin"]).digest()
+    assert big.container == listed.container_name
+    assert next(b.metadata for b in listed.list_blobs()) == {}  # metadata only when asked
+
+    assert [b.name for b in listed.list_blobs(name_starts_with="run/logs/")] == [
+        "run/logs/err.txt", "run/logs/std.txt"
+    ]  # fmt: skip
+    pages = [[b.name for b in page] for page in listed.list_blobs(results_per_page=2).by_page()]
+    assert pages == [["run/a.txt", "run/logs/err.txt"], ["run/logs/std.txt", "top.txt"],
+                     ["zz/big.bin"]]  # fmt: skip
+    assert list(listed.list_blob_names(name_starts_with="t")) == ["top.txt"]
+
+
+def test_walk_blobs_gives_virtual_folders(client: Client, listed: ContainerClient) -> None:
+    top = list(listed.walk_blobs())  # the SDK puts a page's prefixes before its blobs
+    assert [item.name for item in top] == ["run/", "zz/", "top.txt"]
+    assert isinstance(top[0], BlobPrefix)
+    assert [item.name for item in top[0]] == ["run/logs/", "run/a.txt"]  # one level down
+    paged = listed.walk_blobs(name_starts_with="run/", results_per_page=1).by_page()
+    assert [[item.name for item in page] for page in paged] == [["run/a.txt"], ["run/logs/"]]
+
+
+@pytest.mark.filterwarnings("ignore:The use of a 'BlobProperties'")  # azure-ai-ml passes one
+def test_download_blob_whole_ranged_and_from_a_listing(
+    client: Client, listed: ContainerClient
+) -> None:
+    start = client.emu.log.last_seq
+    assert listed.download_blob("zz/big.bin").readall() == LISTED["zz/big.bin"]
+    gets = client.emu.request_log(since=start, method="GET", path=".*/zz/big.bin$")
+    assert [e["status"] for e in gets] == [206] * 5  # 1 KiB chunks, each a ranged GET
+
+    for blob in listed.list_blobs(name_starts_with="run/"):  # what azure-ai-ml's download does
+        assert listed.download_blob(blob).readall() == LISTED[blob.name]
+    assert (
+        listed.download_blob("zz/big.bin", offset=1000, length=30).readall()
+        == (LISTED["zz/big.bin"][1000:1030])
+    )
+
+
+def test_list_blobs_errors_and_both_url_styles(client: Client, listed: ContainerClient) -> None:
+    path_style = listed.url.split("?")[0]
+    port = urlsplit(client.emu.base_url).port
+    host_style = f"https://stdemo.blob.localhost:{port}/{listed.container_name}"
+    query = {"restype": "container", "comp": "list", "prefix": "run/", "sig": "x"}
+    by_path = client.session.get(path_style, params=query, timeout=30)
+    by_host = client.blob("GET", host_style, params=query)
+    for answer in (by_path, by_host):
+        assert answer.status_code == 200
+        assert answer.headers["Content-Type"] == "application/xml"
+        assert answer.text.startswith('<?xml version="1.0" encoding="utf-8"?><EnumerationResults')
+    assert by_path.text.count("<Blob>") == by_host.text.count("<Blob>") == 3
+    assert f'ServiceEndpoint="https://stdemo.blob.localhost:{port}/"' in by_host.text
+
+    for bad, code in (({"maxresults": "0"}, "OutOfRangeQueryParameterValue"),
+                      ({"marker": "top.txt"}, "InvalidQueryParameterValue"),
+                      ({"include": "colour"}, "InvalidQueryParameterValue")):  # fmt: skip
+        answer = client.blob("GET", host_style, params={**query, **bad})
+        assert answer.status_code == 400 and answer.headers["x-ms-error-code"] == code
+        assert f"<Code>{code}</Code>" in answer.text
+    unsigned = client.blob("GET", host_style, params={"restype": "container", "comp": "list"})
+    assert unsigned.status_code == 403
+    assert unsigned.headers["x-ms-error-code"] == "AuthenticationFailed"
+    properties = client.blob("GET", host_style, params={"restype": "container", "sig": "x"})
+    assert properties.status_code == 501  # Get Container Properties is not emulated

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from migrate_kit.emulator.config import Context
-from migrate_kit.emulator.content import blobs, snapshots
+from migrate_kit.emulator.content import blobs, listing, snapshots
 from migrate_kit.emulator.content.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -273,9 +273,14 @@ class BlobBackend:
 
     Not emulated: SAS validation (a ``sig`` query parameter must be present; its value,
     expiry and permissions are not checked).
-    Not emulated: containers as resources: any container name exists; no container or
-    account operations, no listing (they answer 501).
-    Not emulated: page and append blobs, snapshots, versions, leases, tiers, copy.
+    Not emulated: containers as resources: any container name exists (listing an unknown one
+    gives an empty list, not ContainerNotFound); no container or account operations other
+    than List Blobs (they answer 501).
+    Not emulated: page and append blobs, snapshots, versions, leases, tiers, copy, tags,
+    soft delete: List Blobs accepts every ``include`` value, but only ``metadata`` adds to
+    the answer (staged blocks are not listed for ``uncommittedblobs``).
+    Not emulated: List Blobs in the Apache Arrow format and ``endBefore``; ``startFrom`` is
+    a plain lower bound on the names.
     Not emulated: conditional GET/HEAD (If-Modified-Since, If-None-Match on reads).
     Not emulated: Get Block List; staged blocks are kept in memory until Put Block List and
     are lost on restart.
@@ -341,6 +346,23 @@ class BlobBackend:
             )
         logger.debug("Stored blob %s/%s/%s (%d bytes)", account, container, path, len(data))
         return stored
+
+    def list_blobs(
+        self, account: str, container: str, query: Mapping[str, str]
+    ) -> listing.BlobListing:
+        """List Blobs (``GET /{container}?restype=container&comp=list``): one page of the
+        container's blobs and, with a ``delimiter``, virtual folders (see ``listing``)."""
+        options = listing.list_options(query)
+        names = self.store.list_blobs(account, container, options.prefix or "")
+        keys, next_key = listing.page_keys(names, options)
+        entries: list[listing.ListedBlob | listing.ListedPrefix] = []
+        for key, is_prefix in keys:
+            if is_prefix:
+                entries.append(listing.ListedPrefix(key))
+            elif (found := self.store.get_blob(account, container, key)) is not None:
+                entries.append(listing.ListedBlob(key, found[1]))
+        next_marker = listing.encode_marker(next_key) if next_key else None
+        return listing.BlobListing(options, entries, next_marker)
 
     def get_blob_properties(self, account: str, container: str, path: str) -> dict[str, str]:
         """Get Blob Properties (``HEAD``)."""

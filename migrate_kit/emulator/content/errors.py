@@ -6,16 +6,17 @@
     ├── PipelinesError (pipelines.errors)   data-plane JSON, reused by the snapshot routes:
     │                                       BadRequest 400, NotFound 404, Conflict 409
     └── StorageError                        storage XML <Error><Code/><Message/></Error>
-        ├── InvalidHeaderValue        400   e.g. x-ms-blob-type other than BlockBlob
-        ├── InvalidQueryParameterValue 400  e.g. an unknown comp=
-        ├── Md5Mismatch               400   Content-MD5 does not match the body
-        ├── InvalidBlockList          400   Put Block List names a block never staged
-        ├── AuthenticationFailed      403   no SAS signature (sig) in the query
-        ├── BlobNotFound              404
-        ├── BlobAlreadyExists         409   If-None-Match: * on an existing blob
-        ├── ConditionNotMet           412   If-Match / If-None-Match etag precondition
-        ├── InvalidRange              416
-        └── NotImplementedByEmulator  501   a blob operation the emulator does not serve
+        ├── InvalidHeaderValue             400  e.g. x-ms-blob-type other than BlockBlob
+        ├── InvalidQueryParameterValue     400  e.g. an unknown comp=, a foreign marker
+        ├── OutOfRangeQueryParameterValue  400  e.g. maxresults=0
+        ├── Md5Mismatch                    400  Content-MD5 does not match the body
+        ├── InvalidBlockList               400  Put Block List names a block never staged
+        ├── AuthenticationFailed           403  no SAS signature (sig) in the query
+        ├── BlobNotFound                   404
+        ├── BlobAlreadyExists              409  If-None-Match: * on an existing blob
+        ├── ConditionNotMet                412  If-Match / If-None-Match etag precondition
+        ├── InvalidRange                   416
+        └── NotImplementedByEmulator       501  a blob operation the emulator does not serve
 
 Storage errors carry the code twice, as Azure Storage does: in the XML body and in the
 ``x-ms-error-code`` header (azure-storage clients read the header first). Messages never
@@ -47,6 +48,7 @@ __all__ = [
     "Md5Mismatch",
     "NotFound",
     "NotImplementedByEmulator",
+    "OutOfRangeQueryParameterValue",
     "StorageError",
     "service_error",
     "storage_service_error",
@@ -98,6 +100,11 @@ class InvalidHeaderValue(StorageError):
 class InvalidQueryParameterValue(StorageError):
     status = 400
     code = "InvalidQueryParameterValue"
+
+
+class OutOfRangeQueryParameterValue(StorageError):
+    status = 400
+    code = "OutOfRangeQueryParameterValue"
 
 
 class Md5Mismatch(StorageError):

@@ -9,6 +9,7 @@ storage headers. SAS query strings are never logged.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 
 from starlette.requests import Request
@@ -22,12 +23,15 @@ from migrate_kit.emulator.content.errors import (
     StorageError,
     storage_service_error,
 )
+from migrate_kit.emulator.content.listing import listing_xml
 from migrate_kit.emulator.errors import ServiceError
 from migrate_kit.emulator.pipelines.handlers import json_body, workspace_operation
 
 __all__ = ["BlobHandlers", "SnapshotHandlers"]
 
 logger = logging.getLogger(__name__)
+
+_VERSION = "2021-08-06"  # the x-ms-version the emulator answers with
 
 
 class SnapshotHandlers:
@@ -62,7 +66,7 @@ def _storage_headers(properties: Mapping[str, str], *, length: bool = True) -> d
         "x-ms-blob-type": properties.get("blob_type", "BlockBlob"),
         "Content-Type": properties.get("content_type", "application/octet-stream"),
         "Accept-Ranges": "bytes",
-        "x-ms-version": "2021-08-06",
+        "x-ms-version": _VERSION,
         "x-ms-server-encrypted": "true",
     }
     if properties.get("creation_time"):
@@ -79,7 +83,7 @@ def _storage_headers(properties: Mapping[str, str], *, length: bool = True) -> d
 def _written_headers(properties: Mapping[str, str]) -> dict[str, str]:
     """Headers of a successful write (201/200 without a body)."""
     headers = {
-        "x-ms-version": "2021-08-06",
+        "x-ms-version": _VERSION,
         "x-ms-request-server-encrypted": "true",
         "Content-Length": "0",
     }
@@ -91,18 +95,35 @@ def _written_headers(properties: Mapping[str, str]) -> dict[str, str]:
     return headers
 
 
+def _is_list_blobs(query: Mapping[str, str]) -> bool:
+    return query.get("restype") == "container" and query.get("comp") == "list"
+
+
 class BlobHandlers:
-    """``PUT`` / ``GET`` / ``HEAD`` of ``/{container}/{blob}`` (host style)."""
+    """``PUT`` / ``GET`` / ``HEAD`` of ``/{container}/{blob}`` and List Blobs on
+    ``/{container}`` (host style)."""
 
     def __init__(self, backend: BlobBackend) -> None:
         self.backend = backend
 
     @staticmethod
-    def _address(request: Request) -> tuple[str, str, str]:
+    def _account(request: Request) -> str:
         account = getattr(request.state, "blob_account", None)
-        if not account:
-            account = request.headers.get("host", "").split(".", 1)[0]
-        return account, request.path_params["container"], request.path_params["blob"]
+        return account or request.headers.get("host", "").split(".", 1)[0]
+
+    def _address(self, request: Request) -> tuple[str, str, str]:
+        container = request.path_params["container"]
+        return self._account(request), container, request.path_params["blob"]
+
+    async def list_blobs(self, request: Request) -> Response:
+        """List Blobs: the ``EnumerationResults`` XML of one page."""
+        self.backend.check_sas(request.query_params)
+        container = request.path_params["container"]
+        page = self.backend.list_blobs(self._account(request), container, request.query_params)
+        endpoint = f"https://{request.headers.get('host', '')}/"
+        headers = {"x-ms-version": _VERSION, "x-ms-request-id": str(uuid.uuid4())}
+        body = listing_xml(page, endpoint, container)
+        return Response(body, status_code=200, headers=headers, media_type="application/xml")
 
     async def put(self, request: Request) -> Response:
         """Put Blob, Put Block, Put Block List or Set Blob Metadata, by ``comp``."""
@@ -138,7 +159,9 @@ class BlobHandlers:
         headers = _storage_headers(read.properties, length=False)
         if read.content_range is None:
             return Response(read.data, status_code=200, headers=headers)
-        headers.pop("Content-MD5", None)
+        whole_md5 = headers.pop("Content-MD5", None)  # the range's own MD5 is not sent
+        if whole_md5:
+            headers["x-ms-blob-content-md5"] = whole_md5
         headers["Content-Range"] = read.content_range
         return Response(read.data, status_code=206, headers=headers)
 
@@ -158,13 +181,17 @@ class BlobHandlers:
         clients parse; the server's generic 500 would use the snapshot routes' JSON shape.
         """
         try:
-            if not request.path_params["blob"] or request.method not in ("GET", "HEAD", "PUT"):
+            if not request.path_params.get("blob"):
+                if request.method == "GET" and _is_list_blobs(request.query_params):
+                    return await self.list_blobs(request)
                 return await self.unsupported(request)
             if request.method == "HEAD":
                 return await self.head(request)
             if request.method == "GET":
                 return await self.get(request)
-            return await self.put(request)
+            if request.method == "PUT":
+                return await self.put(request)
+            return await self.unsupported(request)
         except ServiceError:
             raise
         except Exception:
@@ -175,7 +202,8 @@ class BlobHandlers:
         """Account, container and other blob operations the emulator does not serve: 501."""
         error = NotImplementedByEmulator(
             f"{request.method} {request.url.path} is not emulated: only Put Blob, Put Block, "
-            "Put Block List, Set Blob Metadata, Get Blob and Get Blob Properties are."
+            "Put Block List, Set Blob Metadata, Get Blob, Get Blob Properties and List Blobs "
+            "are."
         )
         if request.method == "HEAD":
             return Response(status_code=error.status, headers=error.headers())

@@ -1,9 +1,9 @@
 """URL tables of the content service (snapshots) and of blob storage.
 
 ``routes(ctx)`` serves the snapshot routes on the service host. ``blob_routes(ctx)`` serves
-blobs in host style (``/{container}/{blob}``); the server hands it every request for
-``*.blob.localhost`` and rewrites path-style requests (``/{account}/{container}/{blob}`` with a
-SAS) to that form.
+blobs in host style (``/{container}/{blob}``, and ``/{container}`` for List Blobs); the server
+hands it every request for ``*.blob.localhost`` and rewrites path-style requests
+(``/{account}/{container}/{blob}`` with a SAS) to that form.
 """
 
 from __future__ import annotations
@@ -41,6 +41,6 @@ def blob_routes(ctx: Context) -> list[BaseRoute]:
     methods = ["GET", "HEAD", "PUT", "POST", "DELETE"]
     return [
         Route("/{container}/{blob:path}", h.dispatch, methods=methods),
-        Route("/{container}", h.unsupported, methods=methods),
+        Route("/{container}", h.dispatch, methods=methods),  # List Blobs
         Route("/", h.unsupported, methods=methods),
     ]
