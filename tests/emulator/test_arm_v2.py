@@ -121,7 +121,7 @@ def test_datastores_get_list_and_default(ml_client: MLClient, emu: Emulator) -> 
     assert by_name.account_name == cfg.storage_account
     assert by_name.container_name == cfg.datastore_container
     assert by_name.credentials.sas_token and "sig=" in by_name.credentials.sas_token
-    assert [d.name for d in listed] == ["workspaceblobstore"]
+    assert [d.name for d in listed] == ["workspaceartifactstore", "workspaceblobstore"]
     assert default.name == "workspaceblobstore"
     with pytest.raises(ResourceNotFoundError, match="UserError"):
         ml_client.datastores.get("workspacefilestore")

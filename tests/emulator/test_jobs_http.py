@@ -1,8 +1,8 @@
 """End to end through the unmodified azure-ai-ml MLClient over real HTTPS: a two-step pipeline
 component (the second step consumes the first's output) registered with local code, deployed
 under a batch endpoint with settings, set default, invoked with a literal and a datastore
-folder, with and without a deployment name; the job read back, listed, streamed and its output
-downloaded; a failing script fails the job with its stderr in the logs.
+folder, with and without a deployment name; the job read back, listed, streamed and its outputs
+downloaded (named, default, all); a failing script fails the job with its stderr in the logs.
 
 Every test uses names of its own (the session emulator is shared). No ``from __future__ import
 annotations`` here: ``@dsl.pipeline`` reads its function's annotations as objects."""
@@ -203,25 +203,45 @@ def test_invoke_runs_the_pipeline_and_the_output_downloads(
     assert found[0].decode() == f"report[quick] march:{files}:{rows}\n"
 
 
-def test_download_of_a_named_output(
-    ml_client: MLClient, emu: Emulator, deployed: str, tmp_path: Path, http: requests.Session
+def downloaded(folder: Path) -> dict[str, bytes]:
+    """``{relative path: bytes}`` of the files under ``folder``."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file()}  # fmt: skip
+
+
+# azure-ai-ml 1.35's own download calls, deprecated in azure-storage-blob
+@pytest.mark.filterwarnings("ignore:The use of a 'BlobProperties'", "ignore:content_as_bytes")
+def test_download_of_named_default_and_all_outputs(
+    ml_client: MLClient, emu: Emulator, deployed: str, tmp_path: Path
 ) -> None:
     job = ml_client.batch_endpoints.invoke(
         endpoint_name=deployed, deployment_name="blue", inputs=inputs("april", "full")
     )
     assert wait(ml_client, job.name) == "Completed"
-    cfg = emu.ctx.config
-    listing = http.get(
-        f"{emu.base_url}/{cfg.storage_account}/{cfg.datastore_container}",
-        params={"restype": "container", "comp": "list", "prefix": "azureml/", "sig": "x"},
-    )
-    if listing.status_code == 501:
-        pytest.xfail("blob storage has no List Blobs yet (content family); download needs it")
-
-    ml_client.jobs.download(job.name, output_name="report", download_path=tmp_path / "dl")
     files, rows = sample_rows(emu)
-    report = tmp_path / "dl" / "named-outputs" / "report" / "report.txt"
-    assert report.read_text() == f"report[full] april:{files}:{rows}\n"
+    report = f"report[full] april:{files}:{rows}\n".encode()
+    log_name = "artifacts/logs/azureml/executionlogs.txt"
+
+    # a named output: List Blobs on the datastore with the output's prefix, then Get Blob
+    ml_client.jobs.download(job.name, output_name="report", download_path=tmp_path / "named")
+    assert downloaded(tmp_path / "named") == {"named-outputs/report/report.txt": report}
+
+    # the default output: the job's logs in the artifact store (workspaceartifactstore)
+    ml_client.jobs.download(job.name, download_path=tmp_path / "default")
+    logs = downloaded(tmp_path / "default")
+    assert list(logs) == [log_name]
+    found = emu.ctx.store.get_blob(
+        emu.ctx.config.storage_account,
+        "azureml",
+        f"ExperimentRun/dcid.{job.name}/logs/azureml/executionlogs.txt",
+    )
+    assert found is not None and found[0].startswith(logs[log_name])  # the log only grows
+    assert b"counted" in logs[log_name] and b"reported" in logs[log_name]
+
+    ml_client.jobs.download(job.name, all=True, download_path=tmp_path / "all")
+    everything = downloaded(tmp_path / "all")
+    assert sorted(everything) == [log_name, "named-outputs/report/report.txt"]
+    assert everything["named-outputs/report/report.txt"] == report
 
 
 def test_invoke_without_deployment_name_runs_the_default(

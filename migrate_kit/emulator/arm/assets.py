@@ -22,8 +22,10 @@ from migrate_kit.emulator.arm.errors import (
     NotFound,
 )
 from migrate_kit.emulator.config import Context
+from migrate_kit.emulator.runner.execute import LOG_CONTAINER
 
 __all__ = [
+    "ARTIFACT_DATASTORE",
     "DATASTORE_SAS",
     "AssetBackend",
     "VersionedAssets",
@@ -43,6 +45,8 @@ _ASSET_ID = re.compile(
     re.IGNORECASE,
 )
 
+#: The workspace's artifact store (run logs, in the runner's ``LOG_CONTAINER``).
+ARTIFACT_DATASTORE = "workspaceartifactstore"
 #: Permissions of the SAS the emulator hands out; the blob routes only check that ``sig`` exists.
 DATASTORE_SAS = "racwdl"
 
@@ -229,9 +233,10 @@ class VersionedAssets:
 class AssetBackend:
     """The v2 asset routes: datastores, code (with uploads), environments, components, data.
 
-    Not emulated: datastores other than the default ``workspaceblobstore`` (no create, update or
-      delete either); its credentials are of type ``Sas`` and ``listSecrets`` hands out a SAS
-      that is never verified.
+    Not emulated: datastores other than the default ``workspaceblobstore`` and the artifact
+      store ``workspaceartifactstore`` (container ``azureml``, where run logs are); no create,
+      update or delete either. Their credentials are of type ``Sas`` and ``listSecrets`` hands
+      out a SAS that is never verified.
     Not emulated: archiving, restoring and deleting asset versions; ``isArchived`` is kept as
       sent and only filters list views.
     Not emulated: registries and asset labels other than what clients resolve themselves
@@ -296,21 +301,33 @@ class AssetBackend:
         port = self.ctx.base_url.rsplit(":", 1)[-1]
         return f"emu@127.0.0.1:{port}/{self.ctx.config.storage_account}"
 
-    def _default_datastore(self) -> dict[str, Any]:
+    def _datastores(self) -> list[dict[str, Any]]:
+        """The workspace's blob datastores: the default one (data) and the artifact store
+        (run logs, what ``jobs.download`` reads as a job's ``default`` output), by name."""
+        cfg = self.ctx.config
+        return sorted(
+            [
+                self._datastore(cfg.default_datastore, cfg.datastore_container, is_default=True),
+                self._datastore(ARTIFACT_DATASTORE, LOG_CONTAINER, is_default=False),
+            ],
+            key=lambda body: str(body["name"]),
+        )
+
+    def _datastore(self, name: str, container: str, *, is_default: bool) -> dict[str, Any]:
         cfg = self.ctx.config
         return {
-            "id": f"{cfg.arm_id}/datastores/{cfg.default_datastore}",
-            "name": cfg.default_datastore,
+            "id": f"{cfg.arm_id}/datastores/{name}",
+            "name": name,
             "type": f"{_PROVIDER}/datastores",
             "systemData": _system_data(None, "2024-03-04T09:15:30.0000000Z"),
             "properties": {
                 "description": None,
                 "tags": {},
                 "properties": {},
-                "isDefault": True,
+                "isDefault": is_default,
                 "datastoreType": "AzureBlob",
                 "accountName": cfg.storage_account,
-                "containerName": cfg.datastore_container,
+                "containerName": container,
                 "endpoint": self.storage_suffix(),
                 "protocol": "https",
                 "serviceDataAccessAuthIdentity": "WorkspaceSystemAssignedIdentity",
@@ -319,20 +336,26 @@ class AssetBackend:
         }
 
     def get_datastore(self, name: str) -> dict[str, Any]:
-        default = self._default_datastore()
-        if name.lower() != default["name"].lower():
-            raise NotFound(
-                f"Datastore '{name}' was not found in workspace "
-                f"'{self.ctx.config.workspace_name}'; only '{default['name']}' is emulated.",
-                target="datastore",
-            )
-        return default
+        datastores = self._datastores()
+        for datastore in datastores:
+            if datastore["name"].lower() == name.lower():
+                return datastore
+        emulated = " and ".join(f"'{d['name']}'" for d in datastores)
+        raise NotFound(
+            f"Datastore '{name}' was not found in workspace "
+            f"'{self.ctx.config.workspace_name}'; only {emulated} are emulated.",
+            target="datastore",
+        )
 
     def list_datastores(self, query: Mapping[str, str]) -> dict[str, Any]:
-        """Every datastore (the default one); ``isDefault=false`` lists none."""
-        if query.get("isDefault", "").lower() == "false":
-            return {"value": []}
-        return {"value": [self._default_datastore()]}
+        """Every datastore; ``isDefault=true`` lists the default one, ``false`` the others."""
+        wanted = query.get("isDefault", "").lower()
+        datastores = self._datastores()
+        if wanted in ("true", "false"):
+            datastores = [
+                d for d in datastores if d["properties"]["isDefault"] == (wanted == "true")
+            ]
+        return {"value": datastores}
 
     def list_datastore_secrets(self, name: str) -> dict[str, Any]:
         self.get_datastore(name)

@@ -87,9 +87,11 @@ class JobsBackend:
     Not emulated: archiving; ``listViewType=ArchivedOnly`` lists nothing, the others list all.
     Not emulated: job creation through ``PUT {ws}/jobs/{name}`` (``jobs.create_or_update``);
       only batch endpoint invokes create jobs.
-    Not emulated: the ``default`` artifact output of a job and metrics; logs are the steps'
-      ``user_logs/std_log.txt``, ``stdout.txt``, ``stderr.txt`` and the pipeline's
-      ``logs/azureml/executionlogs.txt`` (written by the emulator on each read).
+    Not emulated: metrics, and the runtime's own logs in a job's ``default`` output (its
+      ``ExperimentRun/dcid.<run id>/`` folder in the artifact store, which ``jobs.download``
+      fetches): logs are the steps' ``user_logs/std_log.txt``, ``stdout.txt``, ``stderr.txt``
+      and the pipeline's ``logs/azureml/executionlogs.txt`` (written by the emulator on each
+      read).
     Not emulated: run history's experiments, metrics, tags and properties updates; runs are
       read-only, and a run's ``experimentId`` is a uuid derived from the experiment's name.
     Not emulated: the cancel's own long-running operation: ``POST {ws}/jobs/{name}/cancel``
