@@ -428,7 +428,8 @@ def test_failing_step_fails_the_job_with_its_stderr(
         f"ExperimentRun/dcid.{name}/logs/azureml/executionlogs.txt",
     )
     assert execution_log is not None
-    assert b"report) Failed" in execution_log[0]
+    assert f"Step report (run id {report['runId']}) is Failed.".encode() in execution_log[0]
+    assert b"report cannot run in mode explode" in execution_log[0]
 
 
 def test_children_are_stubs_in_arm_and_runs_in_history(

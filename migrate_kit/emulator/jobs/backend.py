@@ -38,7 +38,7 @@ from migrate_kit.emulator.jobs.render import (
 from migrate_kit.emulator.jobs.translate import JobPlan, PipelineTranslator
 from migrate_kit.emulator.jobs.uris import asset_key
 from migrate_kit.emulator.runner.backend import runner_for
-from migrate_kit.emulator.runner.model import TERMINAL_STATUSES, DataRef
+from migrate_kit.emulator.runner.model import DataRef
 
 __all__ = ["JOB_KIND", "JobsBackend", "backend_for"]
 
@@ -49,8 +49,6 @@ JOB_KIND = "jobs.job"
 _ENDPOINT_KIND = "arm.batch_endpoint"
 _DEPLOYMENT_KIND = "arm.batch_deployment"
 _COMPONENT_KIND = "arm.component"
-_LOG_CONTAINER = "azureml"
-_EXECUTION_LOG = "logs/azureml/executionlogs.txt"
 
 _backends: weakref.WeakKeyDictionary[Context, JobsBackend] = weakref.WeakKeyDictionary()
 _backends_lock = threading.Lock()
@@ -90,8 +88,8 @@ class JobsBackend:
     Not emulated: metrics, and the runtime's own logs in a job's ``default`` output (its
       ``ExperimentRun/dcid.<run id>/`` folder in the artifact store, which ``jobs.download``
       fetches): logs are the steps' ``user_logs/std_log.txt``, ``stdout.txt``, ``stderr.txt``
-      and the pipeline's ``logs/azureml/executionlogs.txt`` (written by the emulator on each
-      read).
+      and the pipeline's ``logs/azureml/executionlogs.txt`` (written by the runner as steps
+      start and end).
     Not emulated: run history's experiments, metrics, tags and properties updates; runs are
       read-only, and a run's ``experimentId`` is a uuid derived from the experiment's name.
     Not emulated: the cancel's own long-running operation: ``POST {ws}/jobs/{name}/cancel``
@@ -293,9 +291,7 @@ class JobsBackend:
         """Run history's ``RunDetails``, with SAS URLs of the run's logs."""
         record = self._record(run_id)
         children = runner_for(self.ctx).children(run_id)
-        logs: dict[str, Any] = dict(record.get("logs") or {})
-        if record.get("parentRunId") is None:
-            logs[_EXECUTION_LOG] = self._write_execution_log(record, children)
+        logs: dict[str, Any] = record.get("logs") or {}
         urls = {name: self._blob_url(where) for name, where in sorted(logs.items())}
         return run_details(record, urls, children)
 
@@ -337,26 +333,6 @@ class JobsBackend:
         sas = f"sv=2021-08-06&sr=b&sp=r&se=2099-01-01T00%3A00%3A00Z&sig={self.ctx.new_id()}"
         return f"{self.ctx.base_url}/{where['account']}/{where['container']}/{where['path']}?{sas}"
 
-    def _write_execution_log(
-        self, record: dict[str, Any], children: list[dict[str, Any]]
-    ) -> dict[str, str]:
-        """Write the pipeline's ``executionlogs.txt`` (step starts, ends and errors) if it
-        changed; returns where it is."""
-        run_id = record["runId"]
-        where = {
-            "account": self.ctx.config.storage_account,
-            "container": _LOG_CONTAINER,
-            "path": f"ExperimentRun/dcid.{run_id}/{_EXECUTION_LOG}",
-        }
-        text = _execution_log(record, children).encode("utf-8")
-        existing = self.ctx.store.get_blob(where["account"], where["container"], where["path"])
-        if existing is None or existing[0] != text:
-            properties = {"content_type": "text/plain; charset=utf-8", "blob_type": "BlockBlob"}
-            self.ctx.store.put_blob(
-                where["account"], where["container"], where["path"], text, properties
-            )
-        return where
-
 
 def _ref_json(ref: DataRef) -> dict[str, str]:
     return {key: str(value) for key, value in asdict(ref).items()}
@@ -367,26 +343,3 @@ def _with_skip(url: str, skip: int) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query) if k != "$skipToken"]
     query.append(("$skipToken", str(skip)))
     return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def _execution_log(record: dict[str, Any], children: list[dict[str, Any]]) -> str:
-    """Azure ML's pipeline execution log, in substance: which steps started and how they
-    ended, with the error of each failed one."""
-    lines = [
-        f"[{record['createdUtc']}] Submitting {len(children)} runs, first five are: "
-        + ", ".join(f"{c.get('stepName')}:{c['runId']}" for c in children[:5])
-    ]
-    for child in children:
-        if child.get("startTimeUtc"):
-            lines.append(f"[{child['startTimeUtc']}] Run {child['runId']} "
-                         f"({child.get('stepName')}) started.")  # fmt: skip
-        if child.get("status") in TERMINAL_STATUSES:
-            lines.append(f"[{child.get('endTimeUtc')}] Run {child['runId']} "
-                         f"({child.get('stepName')}) {child['status']}.")  # fmt: skip
-            if child.get("error"):
-                lines.append(f"    Error: {child['error'].get('message')}")
-    if record.get("status") in TERMINAL_STATUSES:
-        lines.append(f"[{record.get('endTimeUtc')}] Pipeline {record['status']}.")
-        if record.get("error"):
-            lines.append(f"    Error: {record['error'].get('message')}")
-    return "\n".join(lines) + "\n"

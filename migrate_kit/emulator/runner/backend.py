@@ -264,6 +264,8 @@ class Runner:
         self.records.set_status(job.step_ids[name], status, error)
         if status != "Queued":
             job.log.add(f"Step {name} (run id {job.step_ids[name]}) is {status}.")
+        if error:
+            job.log.add(f"    Error of {name}: {error['message']}")
 
     def _stop_step(self, job: _Job, name: str) -> None:
         """Cancel one unfinished step: not started or queued, or running (killed)."""
@@ -304,6 +306,8 @@ class Runner:
             status = "Canceled"
         self.records.set_status(job.run_id, status, error)
         job.log.add(f"Pipeline {job.run_id} ended {status}.")
+        if error:
+            job.log.add(f"    Error: {error['message']}")
         self._jobs.pop(job.run_id, None)
         job.done.set()
         logger.info("Pipeline %s ended %s", job.run_id, status)
