@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from migrate_kit.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
     from azure.core.credentials import TokenCredential
 
     from migrate_kit.v1.client import PipelinesClient
@@ -105,6 +106,24 @@ class Connection:
                 "Pass the v1 pipelines service URL with --pipelines-url "
                 "(e.g. https://<region>.api.azureml.ms)."
             )
+
+    def ml_client(self, **kwargs: Any) -> MLClient:
+        """An azure-ai-ml ``MLClient`` of this workspace, with this connection's credential.
+
+        Telemetry is off unless ``enable_telemetry=True`` is passed: in Jupyter, MLClient would
+        otherwise set up an Application Insights exporter. Other keyword arguments go to
+        ``MLClient`` (for example ``retry_total``).
+        """
+        from azure.ai.ml import MLClient
+
+        kwargs.setdefault("enable_telemetry", False)
+        return MLClient(
+            self.get_credential(),
+            self.workspace.subscription_id,
+            self.workspace.resource_group,
+            self.workspace.workspace_name,
+            **kwargs,
+        )
 
     def v1_client(self, *, max_workers: int = 16) -> PipelinesClient:
         """A client of this workspace's v1 pipelines service."""

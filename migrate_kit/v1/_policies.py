@@ -4,14 +4,14 @@ Each policy comes in a sync form (``PipelinesClient``) and an asyncio form
 (``AsyncPipelinesClient``); the two share their logic and differ only in awaiting the next one.
 
 Nothing here logs headers, bodies or query strings: Authorization headers carry bearer tokens and
-the query of a blob URL is a SAS token. ``redact`` scrubs text (service messages, exception
-text) that might echo either before it reaches a log or an error message.
+the query of a blob URL is a SAS token. ``redact`` (from ``migrate_kit.redact``, re-exported
+here for the v1 error code) scrubs text (service messages, exception text) that might echo
+either before it reaches a log or an error message.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -24,6 +24,8 @@ from azure.core.pipeline.policies import (
     RetryPolicy,
     UserAgentPolicy,
 )
+
+from migrate_kit.redact import redact
 
 if TYPE_CHECKING:
     from migrate_kit.v1._calls import ClientSettings
@@ -39,22 +41,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_URL_QUERY = re.compile(r"(https?://[^\s?#'\"<>]+)\?[^\s'\"<>]*", re.IGNORECASE)
-_BEARER = re.compile(r"(bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
-_SECRET_PAIR = re.compile(
-    r"\b(sig|signature|sv|se|skoid|sktid|code|key|accountkey|access_token|token|password)"
-    r"=[^&\s'\";]+",
-    re.IGNORECASE,
-)
-
-
-def redact(text: str) -> str:
-    """Remove URL query strings, bearer tokens and ``key=value`` secrets from ``text``."""
-    text = _URL_QUERY.sub(r"\1?<redacted>", text)
-    text = _BEARER.sub(r"\1<redacted>", text)
-    return _SECRET_PAIR.sub(lambda m: f"{m.group(1)}=<redacted>", text)
-
 
 USER_AGENT = "migrate-kit/0.1"
 
