@@ -3,6 +3,8 @@
 Commands::
 
     migrate-kit inventory [--format table|csv|json] [--output PATH] [workspace options]
+    migrate-kit plan (--select NAME|ID|GLOB ... | --all) [--out DIR] [--name KEY=NAME ...]
+                     [--active-only] [workspace options]
     migrate-kit emulator serve [--sample PATH | --empty] [--state DIR] [--port N]
                                [--connection-file PATH] [--job-workers N]
                                [--seed N] [--rate-429 R] [--retry-after S] [--rate-500 R]
@@ -31,7 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migrate_kit.errors import MigrateKitError
+from migrate_kit.errors import ConfigurationError, MigrateKitError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,6 +86,27 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--active-only", action="store_true", help="leave out disabled pipelines")
     inv.set_defaults(handler=_inventory)
 
+    plan = commands.add_parser(
+        "plan", help="convert published pipelines to v2 YAML and findings (writes local files only)"
+    )
+    _add_workspace_options(plan)
+    plan.add_argument(
+        "--select", action="append", default=[], metavar="NAME|ID|GLOB",
+        help="a published pipeline or v1 endpoint by name, id or glob (repeatable)",
+    )  # fmt: skip
+    plan.add_argument("--all", action="store_true", help="every published pipeline")
+    plan.add_argument(
+        "--out", type=Path, default=Path("migration-plan"), metavar="DIR",
+        help="folder to write the plan to (default: ./migration-plan)",
+    )  # fmt: skip
+    plan.add_argument(
+        "--name", action="append", default=[], type=_name_override, metavar="KEY=NAME",
+        help="override a target name; KEY is endpoint:<v1 endpoint or pipeline name>, "
+        "deployment:<v1 pipeline id> or component:<planned name> (repeatable)",
+    )  # fmt: skip
+    plan.add_argument("--active-only", action="store_true", help="leave out disabled pipelines")
+    plan.set_defaults(handler=_plan)
+
     emulator = commands.add_parser("emulator", help="the local workspace emulator")
     emulator_commands = emulator.add_subparsers(dest="emulator_command", required=True)
     serve = emulator_commands.add_parser(
@@ -123,6 +146,13 @@ def _add_workspace_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--resource-group")
     group.add_argument("--workspace-name")
     group.add_argument("--pipelines-url", help="v1 pipelines service URL (skips discovery)")
+
+
+def _name_override(text: str) -> tuple[str, str]:
+    key, sep, value = text.rpartition("=")  # a v1 name may hold "=", a v2 name never does
+    if not sep or not key or not value:
+        raise argparse.ArgumentTypeError(f"expected KEY=NAME, got {text!r}")
+    return key, value
 
 
 def _rate(text: str) -> float:
@@ -215,6 +245,63 @@ def _inventory(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+PLAN_TABLE_COLUMNS = [
+    "pipeline_name",
+    "version",
+    "endpoint",
+    "deployment",
+    "is_default",
+    "verdict",
+    "blocking",
+    "warnings",
+]
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from migrate_kit.connection import connect
+    from migrate_kit.convert import Severity, plan, write_plan
+
+    if args.all and args.select:
+        raise ConfigurationError("Give either --select or --all, not both.")
+    connection = connect(
+        subscription_id=args.subscription_id,
+        resource_group=args.resource_group,
+        workspace_name=args.workspace_name,
+        config=args.config,
+        connection_file=args.connection_file,
+        pipelines_url=args.pipelines_url,
+    )
+    print(f"Reading {connection.workspace.describe()} ...", file=sys.stderr)
+    result = plan(
+        connection,
+        select=args.select,
+        all=args.all,
+        names=dict(args.name),
+        active_only=args.active_only,
+    )
+    for problem in result.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    written = write_plan(result, args.out)
+    sys.stdout.write(render_plan(result.frame()))
+    for pipeline in result.pipelines:
+        first = next((f for f in pipeline.findings if f.severity is Severity.BLOCKING), None)
+        if first is not None:
+            where = f"{pipeline.pipeline_name} {pipeline.pipeline_version or ''}".strip()
+            print(f"blocked: {where}: {first.describe()}")
+    print(f"Wrote {len(written)} files to {args.out}", file=sys.stderr)
+    return 0
+
+
+def render_plan(frame: pd.DataFrame) -> str:
+    """The plan summary: one line per pipeline, then the verdict counts."""
+    if frame.empty:
+        return "Nothing planned.\n"
+    table = frame[PLAN_TABLE_COLUMNS].fillna("").to_string(index=False, max_colwidth=40)
+    counts = frame["verdict"].value_counts()
+    summary = ", ".join(f"{count} {verdict}" for verdict, count in counts.items())
+    return f"{table}\n\n{len(frame)} published pipelines planned: {summary}\n"
 
 
 def render_inventory(frame: pd.DataFrame, fmt: str) -> str:

@@ -252,3 +252,72 @@ def test_emulator_serve_fault_flags_reach_the_emulator(tmp_path: Path) -> None:
     assert settings["scope_path"] == "^/discovery$"
     assert health["job_workers"] == 3
     assert failing.status_code == 500
+
+
+# --- plan ------------------------------------------------------------------------------------
+
+
+def test_plan_all_writes_the_files_and_prints_a_summary(
+    connection_file: Path, clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "plan"
+    args = ["plan", "--all", "--out", str(out), "--connection-file", str(connection_file)]
+    result = run(args, clean_env)
+    assert result.returncode == 0, result.stderr
+    assert "13 published pipelines planned: " in result.stdout
+    assert "2 blocked" in result.stdout
+    assert "weekly-demand-forecast" in result.stdout
+    assert (out / "weekly-demand-forecast" / "version-1" / "deployment.yml").is_file()
+    assert (out / "sales-export-to-lake" / "version-1-0" / "findings.md").is_file()
+    assert (
+        "blocked: sales-export-to-lake 1.0: [blocking] step 'copy_sales_to_lake'" in result.stdout
+    )
+    assert "](weekly-demand-forecast/version-1/findings.md) |" in (out / "plan.md").read_text()
+    assert "Wrote " in result.stderr and "Traceback" not in result.stderr
+
+
+def test_plan_select_and_name_overrides(
+    connection_file: Path, clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    args = [
+        "plan", "--select", "zurich*", "--out", str(tmp_path / "plan"),
+        "--name", "endpoint:zurich_store_forecast=zurich-stores",
+        "--connection-file", str(connection_file),
+    ]  # fmt: skip
+    result = run(args, clean_env)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "plan").iterdir()) == ["plan.md", "zurich-stores"]
+    assert "1 published pipelines planned: 1 ready" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["plan"], "--select"),
+        (["plan", "--select", "no-such-*"], "'no-such-*' matched no published pipeline"),
+        (["plan", "--all", "--name", "endpoint:promo-uplift-legacy=Bad_Name"], "'Bad_Name'"),
+        (["plan", "--all", "--select", "x"], "not both"),
+    ],
+)
+def test_plan_usage_errors_are_one_line_with_status_2(
+    connection_file: Path,
+    clean_env: dict[str, str],
+    tmp_path: Path,
+    args: list[str],
+    words: str,
+) -> None:
+    result = run(
+        [*args, "--out", str(tmp_path / "out"), "--connection-file", str(connection_file)],
+        clean_env,
+    )
+    assert result.returncode == 2
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and words in error_lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_plan_rejects_a_malformed_name_override(clean_env: dict[str, str]) -> None:
+    result = run(["plan", "--all", "--name", "no-equals-sign"], clean_env)
+    assert result.returncode == 2
+    assert "expected KEY=NAME" in result.stderr
