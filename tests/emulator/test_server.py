@@ -41,8 +41,11 @@ def test_serves_https_on_loopback_with_its_own_ca(emu: Emulator) -> None:
 
     ca = emu.connection["ca_bundle"]
     assert requests.get(f"{emu.base_url}/discovery", verify=ca, timeout=10).status_code == 200
-    with pytest.raises(requests.exceptions.SSLError):
-        requests.get(f"{emu.base_url}/discovery", verify=True, timeout=10)
+    # Default trust (certifi) does not know the emulator's CA. A session that ignores the
+    # environment, because earlier tests may have exported the emulator's REQUESTS_CA_BUNDLE.
+    with requests.Session() as plain, pytest.raises(requests.exceptions.SSLError):
+        plain.trust_env = False
+        plain.get(f"{emu.base_url}/discovery", verify=True, timeout=10)
 
 
 def test_plain_http_is_refused(emu: Emulator) -> None:
