@@ -8,7 +8,8 @@ Each request passes these steps, in order:
    duration are recorded with a growing ``seq`` (``/_emulator/requests``) and logged at DEBUG;
 3. **fault injection** (``faults.py``): a matching fault rule delays, fails, garbles or drops
    it; otherwise the fault settings may add latency, throttle an ARM write, or answer
-   429/500/503 or drop the connection at their seeded rates;
+   429/500/503 or drop the connection at their seeded rates (except on the cloud metadata and
+   managed-identity routes, which stand in for what a client has locally against Azure);
 4. **auth check**: a request needs ``Authorization: Bearer <anything>``, except the cloud
    metadata, the managed-identity token route (it checks its own secret header), discovery, the
    ``/_emulator/*`` admin routes and blob requests (those carry a SAS). Without one the answer is
@@ -78,6 +79,11 @@ logger = logging.getLogger(__name__)
 
 _FAMILIES = ("pipelines", "content", "jobs")
 _EXEMPT = ("/metadata/endpoints", "/msi/token", "/msi/token/", "/discovery")
+#: Routes that stand in for what a client has locally against Azure (the SDK's built-in cloud
+#: list, the machine's managed-identity endpoint): the fault settings spare them; rules still
+#: apply. azure-ai-ml fetches the cloud metadata on every MLClient and turns a failed fetch
+#: into "Unknown cloud environment", which no Azure ML request could cause.
+_LOCAL = frozenset({"/metadata/endpoints", "/msi/token", "/msi/token/"})
 _BLOB_HOST_SUFFIX = ".blob.localhost"
 #: First path segments that belong to services, never to a path-style blob account.
 _SERVICE_SEGMENTS = frozenset(
@@ -179,7 +185,7 @@ class EmulatorApp:
 
         # A rule takes precedence; the settings draw only for requests no rule matched.
         fault = self.faults.take(scope["method"], scope["path"])
-        if fault is None:
+        if fault is None and scope["path"] not in _LOCAL:
             chaos = self.faults.draw(scope["method"], scope["path"])
         try:
             if fault is not None:

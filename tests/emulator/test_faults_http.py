@@ -105,6 +105,19 @@ def test_measured_rates_and_their_answers(emu: Emulator, http: requests.Session)
     assert logged["429"] == counts[429] and logged[None] == counts[200]
 
 
+def test_the_settings_spare_the_local_stand_ins_but_rules_do_not(
+    emu: Emulator, http: requests.Session
+) -> None:
+    emu.set_fault_settings(rate_503=1)
+    metadata = f"{emu.base_url}/metadata/endpoints?api-version=2019-05-01"
+
+    assert http.get(f"{emu.base_url}/discovery").status_code == 503
+    assert http.get(metadata).status_code == 200  # the SDK's cloud list, local against Azure
+    emu.inject_fault(method="GET", path="^/metadata/endpoints$", status=500)
+    assert http.get(metadata).status_code == 500
+    emu.set_fault_settings()
+
+
 def test_dropped_connection_is_a_connection_error(emu: Emulator, http: requests.Session) -> None:
     emu.set_fault_settings(rate_drop=1, scope_path="^/discovery$")
 
