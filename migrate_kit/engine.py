@@ -196,6 +196,9 @@ class _Engine:
             for pipeline in endpoint.pipelines:
                 if not pipeline.deployable:
                     outcomes[pipeline.pipeline_id] = self._blocked(endpoint, pipeline, total)
+                else:
+                    detail = plan_detail(endpoint, pipeline)
+                    self.ledger.done(self.migration_id, pipeline.pipeline_id, "plan", detail=detail)
 
         endpoint_errors: dict[str, str] = {}
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="migrate") as pool:
@@ -230,7 +233,8 @@ class _Engine:
     ) -> PipelineOutcome:
         reasons = [f.message for f in pipeline.findings if f.severity is Severity.BLOCKING]
         reason = "; ".join(reasons) or "the plan has no deployment for it"
-        self.ledger.skipped(self.migration_id, pipeline.pipeline_id, "plan", reason)
+        detail = plan_detail(endpoint, pipeline)
+        self.ledger.skipped(self.migration_id, pipeline.pipeline_id, "plan", reason, detail=detail)
         outcome = PipelineOutcome(
             pipeline.pipeline_id,
             pipeline.pipeline_name,
@@ -554,6 +558,27 @@ def migrate(
 
 
 # -- fingerprints and helpers ----------------------------------------------------------------
+
+
+def plan_detail(endpoint: EndpointPlan, pipeline: PipelinePlan) -> dict[str, Any]:
+    """What the ledger keeps of a pipeline's plan (its ``plan`` stage), for reports."""
+    deployment = pipeline.deployment
+    component = pipeline.pipeline_component
+    return {
+        "pipeline_name": pipeline.pipeline_name,
+        "v1_version": pipeline.pipeline_version,
+        "v1_endpoint": endpoint.v1_name if endpoint.v1_endpoint_id else None,
+        "v1_endpoint_version": pipeline.v1_endpoint_version,
+        "v2_endpoint": endpoint.name,
+        "deployment": deployment.name if deployment else None,
+        "is_default": bool(deployment and deployment.is_default),
+        "component": component.name if component else None,
+        "component_version": component.version if component else None,
+        "verdict": pipeline.verdict,
+        "blocking_reason": "; ".join(
+            f.code for f in pipeline.findings if f.severity is Severity.BLOCKING
+        ),
+    }
 
 
 def _register_fingerprint(pipeline: PipelinePlan) -> str:

@@ -299,9 +299,17 @@ class Ledger:
         """Record that ``stage`` of ``subject`` failed; ``error`` is stored redacted."""
         self._end(migration_id, subject, stage, "failed", None, detail, error)
 
-    def skipped(self, migration_id: str, subject: str, stage: str, reason: str) -> None:
+    def skipped(
+        self,
+        migration_id: str,
+        subject: str,
+        stage: str,
+        reason: str,
+        *,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
         """Record that ``stage`` of ``subject`` was not attempted, and why."""
-        self._end(migration_id, subject, stage, "skipped", None, None, reason)
+        self._end(migration_id, subject, stage, "skipped", None, detail, reason)
 
     def _end(
         self,
