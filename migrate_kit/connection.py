@@ -111,12 +111,13 @@ class Connection:
         """An azure-ai-ml ``MLClient`` of this workspace, with this connection's credential.
 
         Telemetry is off unless ``enable_telemetry=True`` is passed: in Jupyter, MLClient would
-        otherwise set up an Application Insights exporter. Other keyword arguments go to
-        ``MLClient`` (for example ``retry_total``).
+        otherwise set up an Application Insights exporter. So are its upload progress bars
+        (``show_progress``). Other keyword arguments go to ``MLClient``.
         """
         from azure.ai.ml import MLClient
 
         kwargs.setdefault("enable_telemetry", False)
+        kwargs.setdefault("show_progress", False)  # no upload bars of its own in our output
         return MLClient(
             self.get_credential(),
             self.workspace.subscription_id,

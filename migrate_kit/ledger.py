@@ -10,7 +10,8 @@ Three tables:
   workspace, options, start and end times, final status;
 - ``stages``: one row per *subject* and stage, the latest state: the subject is a v1 published
   pipeline id, or ``endpoint:<v2 name>`` for endpoint-wide stages; the row holds the migration
-  that last touched it, status (``running``, ``done``, ``failed``, ``skipped``), times, the number
+  that last touched it, status (``running``, ``done``, ``failed``, ``skipped``,
+  ``rolled_back``), times, the number
   of attempts, a *fingerprint* (what the stage applied, e.g. a hash of the spec; a rerun skips a
   ``done`` stage whose fingerprint is unchanged), a JSON detail (v2 asset ids, job names) and
   the error;
@@ -59,7 +60,7 @@ logger = logging.getLogger(__name__)
 
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
-STAGE_STATUSES = ("running", "done", "failed", "skipped")
+STAGE_STATUSES = ("running", "done", "failed", "skipped", "rolled_back")
 _SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -310,6 +311,11 @@ class Ledger:
     ) -> None:
         """Record that ``stage`` of ``subject`` was not attempted, and why."""
         self._end(migration_id, subject, stage, "skipped", None, detail, reason)
+
+    def rolled_back(self, migration_id: str, subject: str, stage: str) -> None:
+        """Record that a rollback undid ``stage`` of ``subject`` (the next run redoes it)."""
+        if self.stage(subject, stage) is not None:
+            self._end(migration_id, subject, stage, "rolled_back", None, None, None)
 
     def _end(
         self,

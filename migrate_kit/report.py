@@ -1,7 +1,7 @@
 """The migration report: one row per migrated v1 published pipeline, in five file formats.
 
-The engine builds a DataFrame from the ledger with the columns ``REPORT_COLUMNS``; this module
-checks it, cleans it and writes it. Nothing here reads the ledger or talks to Azure.
+``ledger_frame`` builds the report's DataFrame (the columns ``REPORT_COLUMNS``) from the ledger;
+the rest of this module checks it, cleans it and writes it. Nothing here talks to Azure.
 
 - ``prepare_report``: the checked frame: exactly ``REPORT_COLUMNS`` in that order, text cells
   as text ("" when empty) passed through ``migrate_kit.redact.redact``, ``is_default`` as bool,
@@ -45,6 +45,8 @@ from migrate_kit.redact import redact
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
+    from migrate_kit.ledger import Ledger, StageRecord
+
 __all__ = [
     "FORMATS",
     "PARITY_VALUES",
@@ -52,6 +54,7 @@ __all__ = [
     "STATUSES",
     "export_all",
     "export_report",
+    "ledger_frame",
     "prepare_report",
     "summary_by_blocking_reason",
     "summary_by_status",
@@ -408,3 +411,80 @@ def _check_values(report: pd.DataFrame, column: str, allowed: tuple[str, ...]) -
                 f"Row {position} ({name!r}) has {column} {value!r}; expected one of "
                 f"{', '.join(repr(a) for a in allowed)}."
             )
+
+
+# -- the ledger as a report ---------------------------------------------------------------------
+
+
+def ledger_frame(ledger: Ledger) -> pd.DataFrame:
+    """One report row per v1 published pipeline the ledger knows, from its latest stages.
+
+    The status is the furthest the pipeline got: ``blocked`` (its plan stage was skipped),
+    ``failed`` (a stage failed, or its endpoint did), ``pending`` (a stage never finished),
+    ``migrated`` (deployed), ``tested`` (its test job completed), ``verified`` (and the v1 run's
+    outputs matched).
+    """
+    from migrate_kit.ledger import endpoint_subject
+
+    stages: dict[str, dict[str, StageRecord]] = {}
+    for record in ledger.stages():
+        stages.setdefault(record.subject, {})[record.stage] = record
+    rows = []
+    for subject, by_stage in stages.items():
+        plan = by_stage.get("plan")
+        if plan is None:
+            continue  # an endpoint subject
+        detail = dict(plan.detail)
+        endpoint = stages.get(endpoint_subject(str(detail.get("v2_endpoint"))), {})
+        row: dict[str, Any] = {name: "" for name in REPORT_COLUMNS}
+        row.update({k: v for k, v in detail.items() if k in REPORT_COLUMNS and v is not None})
+        row["pipeline_id"] = subject
+        row["is_default"] = bool(detail.get("is_default"))
+        row["duration_s"] = math.nan
+        row["status"], row["stage"], row["error"] = _status_of(by_stage, endpoint)
+        test = by_stage.get("test")
+        if test is not None:
+            row["job_name"] = test.detail.get("job_name", "")
+            row["job_status"] = test.detail.get("status", test.detail.get("job_status", ""))
+            row["duration_s"] = test.detail.get("duration_s", math.nan)
+            row["studio_url"] = test.detail.get("studio_url", "")
+        parity = by_stage.get("parity")
+        if parity is not None and parity.done:
+            row["parity"] = parity.detail.get("result", "")
+            row["parity_diff"] = parity.detail.get("diff", "")
+        worked = [r for r in by_stage.values() if r.stage != "plan"] or [plan]
+        row["started"] = min(r.started for r in worked)
+        row["ended"] = max((r.ended or "" for r in worked), default="")
+        rows.append(row)
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
+    return frame
+
+
+def _status_of(
+    by_stage: dict[str, StageRecord], endpoint: dict[str, StageRecord]
+) -> tuple[str, str, str]:
+    """(status, the stage it stands at, error) of one pipeline's stages."""
+    plan = by_stage["plan"]
+    if plan.status == "skipped":
+        return "blocked", "plan", plan.error or ""
+    order = ("register", "deploy", "test", "parity")
+    for name in order:
+        record = by_stage.get(name)
+        if record is not None and record.status == "failed":
+            return "failed", name, record.error or ""
+    created = endpoint.get("endpoint")
+    if created is not None and created.status == "failed" and "register" not in by_stage:
+        return "failed", "endpoint", created.error or ""
+    if any(r.status == "running" for r in by_stage.values()):
+        running = next(r.stage for r in by_stage.values() if r.status == "running")
+        return "pending", running, ""
+    deploy = by_stage.get("deploy")
+    if deploy is None or not deploy.done:
+        return "pending", "register" if deploy is None else "deploy", ""
+    parity = by_stage.get("parity")
+    if parity is not None and parity.done and parity.detail.get("result") == "match":
+        return "verified", "parity", ""
+    test = by_stage.get("test")
+    if test is not None and test.done:
+        return "tested", "test", ""
+    return "migrated", "deploy", ""

@@ -28,7 +28,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from migrate_kit.cli import demo, emulator, inventory, plan
+from migrate_kit.cli import demo, emulator, inventory, migration, plan
 from migrate_kit.cli.inventory import render_inventory
 from migrate_kit.cli.plan import render_plan
 from migrate_kit.errors import MigrateKitError
@@ -38,7 +38,7 @@ __all__ = ["main", "render_inventory", "render_plan"]
 logger = logging.getLogger(__name__)
 
 #: The command modules, in the order ``--help`` lists them; each has ``add_command``.
-_COMMANDS = (inventory, plan, emulator, demo)
+_COMMANDS = (inventory, plan, migration, emulator, demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,8 +73,10 @@ def _configure_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbosity < 2:
-        # azure-core and azure-identity are chatty at INFO (one line per header set).
+        # azure-core and azure-identity are chatty at INFO (one line per header set), and
+        # azure-ai-ml logs every expected 404 (a lookup before a create) as an ERROR.
         logging.getLogger("azure").setLevel(logging.WARNING)
+        logging.getLogger("azure.ai.ml").setLevel(logging.CRITICAL)
 
 
 if __name__ == "__main__":

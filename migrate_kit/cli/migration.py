@@ -1,0 +1,195 @@
+"""``migrate-kit migrate|report|rollback``: apply a plan, report on it, undo it.
+
+They share ``--ledger`` (default ``./migration/ledger.sqlite``) and, for the commands that talk
+to the workspace, the workspace options of ``inventory``. Exit status: 0 when every selected
+pipeline that can be migrated succeeded (blocked ones are reported and skipped), 1 when any
+failed, 2 for usage or connection errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from migrate_kit.cli._shared import (
+    add_selection_options,
+    add_workspace_options,
+    connect_from,
+    positive_int,
+    selection,
+)
+from migrate_kit.cli.plan import add_name_options
+
+if TYPE_CHECKING:
+    from migrate_kit.engine import MigrationResult, Progress
+
+__all__ = ["DEFAULT_LEDGER", "add_command", "render_result"]
+
+DEFAULT_LEDGER = Path("migration") / "ledger.sqlite"
+_FORMATS = ("csv", "xlsx", "html", "md", "json")
+
+
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    migrate = commands.add_parser(
+        "migrate", help="register, deploy and set defaults in v2 for the selected pipelines"
+    )
+    add_workspace_options(migrate)
+    add_selection_options(migrate)
+    add_name_options(migrate)
+    _add_ledger_option(migrate)
+    migrate.add_argument(
+        "--concurrency", type=positive_int, default=4, metavar="N",
+        help="pipelines migrated at once (default: 4)",
+    )  # fmt: skip
+    migrate.add_argument(
+        "--work-dir", type=Path, metavar="DIR",
+        help="where the plan's YAML and code go (default: plan/ beside the ledger)",
+    )  # fmt: skip
+    migrate.add_argument(
+        "--writes-per-second", type=float, metavar="N",
+        help="pace ARM writes to at most N a second (default: no pacing)",
+    )  # fmt: skip
+    migrate.add_argument("--active-only", action="store_true", help="leave out disabled pipelines")
+    migrate.set_defaults(handler=_migrate)
+
+    report = commands.add_parser("report", help="export the ledger as a migration report")
+    _add_ledger_option(report)
+    report.add_argument(
+        "--out", type=Path, default=Path("migration") / "report", metavar="DIR",
+        help="folder for the report files (default: ./migration/report)",
+    )  # fmt: skip
+    report.add_argument(
+        "--format", action="append", choices=_FORMATS, metavar="FORMAT",
+        help=f"one of {', '.join(_FORMATS)} (repeatable; default: all)",
+    )  # fmt: skip
+    report.set_defaults(handler=_report)
+
+    rollback = commands.add_parser(
+        "rollback", help="remove the v2 assets one migration created (v1 is never touched)"
+    )
+    add_workspace_options(rollback)
+    _add_ledger_option(rollback)
+    rollback.add_argument(
+        "--migration", metavar="ID",
+        help="undo only this migrate run (default: everything the ledger's runs created)",
+    )  # fmt: skip
+    rollback.set_defaults(handler=_rollback)
+
+
+def _add_ledger_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ledger", type=Path, default=DEFAULT_LEDGER, metavar="PATH",
+        help=f"the migration ledger, a SQLite file (default: ./{DEFAULT_LEDGER})",
+    )  # fmt: skip
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from migrate_kit.convert import plan
+    from migrate_kit.engine import migrate
+    from migrate_kit.ledger import Ledger
+
+    select, everything = selection(args)
+    connection = connect_from(args)
+    planned = plan(
+        connection, select=select, all=everything, names=dict(args.name),
+        active_only=args.active_only,
+    )  # fmt: skip
+    for problem in planned.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    work_dir = args.work_dir or args.ledger.parent / "plan"
+    with Ledger(args.ledger) as ledger, _progress_bar(len(planned.pipelines)) as progress:
+        result = migrate(
+            planned,
+            connection.ml_client,
+            ledger,
+            work_dir=work_dir,
+            workspace=connection.workspace.describe(),
+            concurrency=args.concurrency,
+            writes_per_second=args.writes_per_second,
+            progress=progress,
+            options={"select": select, "all": everything},
+        )
+    sys.stdout.write(render_result(result))
+    print(f"Ledger: {args.ledger} (migration {result.migration_id})", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def render_result(result: MigrationResult) -> str:
+    """One line per pipeline, then the counts and any endpoint problems."""
+    lines = []
+    for o in result.outcomes:
+        label = f"{o.pipeline_name} {o.pipeline_version or ''}".strip()
+        target = f"{o.endpoint}/{o.deployment}" if o.deployment else o.endpoint
+        line = f"{o.status:<10} {label:<48} -> {target}"
+        if o.error:
+            line += f"\n           {o.stage}: {o.error}"
+        lines.append(line)
+    for endpoint, error in result.endpoint_errors.items():
+        lines.append(f"endpoint   {endpoint}: {error}")
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts().items()))
+    lines.append(
+        f"\n{len(result.outcomes)} published pipelines in {result.seconds:.1f} s: {counts}"
+    )
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def _progress_bar(total: int) -> Iterator[Callable[[Progress], None]]:
+    """A tqdm bar on standard error (nothing when it is not a terminal) and a callback."""
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="pipeline", file=sys.stderr, disable=None, leave=False) as bar:
+
+        def advance(event: Progress) -> None:
+            bar.set_postfix_str(f"{event.pipeline}: {event.status}", refresh=False)
+            bar.update(1)
+
+        yield advance
+
+
+def _report(args: argparse.Namespace) -> int:
+    from migrate_kit.ledger import Ledger
+    from migrate_kit.report import export_report, ledger_frame, summary_by_status
+
+    if not args.ledger.exists():
+        from migrate_kit.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"no ledger at {args.ledger}; run `migrate-kit migrate` first or name it with --ledger"
+        )
+    with Ledger(args.ledger) as ledger:
+        frame = ledger_frame(ledger)
+    written = [
+        export_report(frame, args.out / f"migration-report.{fmt}", fmt)
+        for fmt in (args.format or _FORMATS)
+    ]
+    summary = summary_by_status(frame)
+    pairs = zip(summary["status"], summary["count"], strict=True)
+    counts = ", ".join(f"{n} {status}" for status, n in pairs if n)
+    print(f"{len(frame)} published pipelines: {counts or 'none'}")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from migrate_kit.errors import ConfigurationError
+    from migrate_kit.ledger import Ledger
+    from migrate_kit.rollback import rollback
+
+    if not args.ledger.exists():
+        raise ConfigurationError(f"no ledger at {args.ledger}; name it with --ledger")
+    connection = connect_from(args, announce=False)
+    with Ledger(args.ledger) as ledger:
+        what = f"migration {args.migration}" if args.migration else "every migration"
+        where = connection.workspace.describe()
+        print(f"Rolling back {what} of {args.ledger} in {where} ...", file=sys.stderr)
+        result = rollback(connection.ml_client(), ledger, args.migration, progress=print)
+    print(
+        f"{len(result.removed)} removed, {len(result.archived)} archived, {len(result.kept)} kept"
+    )
+    return 0 if result.ok else 1
