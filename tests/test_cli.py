@@ -178,11 +178,21 @@ def test_emulator_coverage_lists_simplifications(clean_env: dict[str, str]) -> N
     assert "pipelines" in result.stdout
 
 
-def test_demo_runs_the_sample_workspace(clean_env: dict[str, str]) -> None:
-    result = run(["demo"], clean_env)
+def test_demo_migrates_the_sample_workspace(clean_env: dict[str, str], tmp_path: Path) -> None:
+    result = run(["demo"], clean_env, cwd=tmp_path)
+    again = run(["demo"], clean_env, cwd=tmp_path)  # a fresh workspace and a fresh ledger
+
     assert result.returncode == 0, result.stderr
     assert "published pipelines:" in result.stdout
-    assert "blocked" in result.stdout
+    assert "11 migrated" in result.stdout and "2 blocked" in result.stdout
+    assert "11 migrated" in again.stdout
+    out = tmp_path / "migrate-kit-demo"
+    assert (out / "ledger.sqlite").is_file()
+    assert (out / "plan" / "weekly-demand-forecast" / "endpoint.yml").is_file()
+    assert sorted(p.suffix for p in (out / "report").iterdir()) == [
+        ".csv", ".html", ".json", ".md", ".xlsx",
+    ]  # fmt: skip
+    assert "Traceback" not in result.stderr
 
 
 def test_emulator_env_prints_shell_exports(

@@ -73,10 +73,9 @@ def _configure_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbosity < 2:
-        # azure-core and azure-identity are chatty at INFO (one line per header set), and
-        # azure-ai-ml logs every expected 404 (a lookup before a create) as an ERROR.
+        # azure-core and azure-identity are chatty at INFO (one line per header set);
+        # azure-ai-ml needs more (``_shared.quiet_azure_ml``) once it is imported.
         logging.getLogger("azure").setLevel(logging.WARNING)
-        logging.getLogger("azure.ai.ml").setLevel(logging.CRITICAL)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from migrate_kit.cli._shared import (
     add_workspace_options,
     connect_from,
     positive_int,
+    quiet_azure_ml,
     selection,
 )
 from migrate_kit.cli.plan import add_name_options
@@ -94,6 +95,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
     select, everything = selection(args)
     connection = connect_from(args)
+    quiet_azure_ml(args.verbose)
     planned = plan(
         connection, select=select, all=everything, names=dict(args.name),
         active_only=args.active_only,
@@ -184,6 +186,7 @@ def _rollback(args: argparse.Namespace) -> int:
     if not args.ledger.exists():
         raise ConfigurationError(f"no ledger at {args.ledger}; name it with --ledger")
     connection = connect_from(args, announce=False)
+    quiet_azure_ml(args.verbose)
     with Ledger(args.ledger) as ledger:
         what = f"migration {args.migration}" if args.migration else "every migration"
         where = connection.workspace.describe()
