@@ -28,7 +28,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from migrate_kit.cli import demo, emulator, inventory, migration, plan
+from migrate_kit.cli import capture, demo, emulator, inventory, migration, plan
 from migrate_kit.cli.inventory import render_inventory
 from migrate_kit.cli.plan import render_plan
 from migrate_kit.errors import MigrateKitError
@@ -38,7 +38,7 @@ __all__ = ["main", "render_inventory", "render_plan"]
 logger = logging.getLogger(__name__)
 
 #: The command modules, in the order ``--help`` lists them; each has ``add_command``.
-_COMMANDS = (inventory, plan, migration, emulator, demo)
+_COMMANDS = (inventory, plan, migration, capture, emulator, demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
