@@ -95,3 +95,14 @@ def test_the_goldens_load_too() -> None:
         load_pipeline_component_batch_deployment(path)
     for path in sorted(GOLDEN.rglob("pipeline.yml")):
         assert load_component(path)._validate().passed, path
+
+
+def test_the_public_deployment_loader_still_refuses_settings() -> None:
+    """Why the loader above is the private one: ``load_batch_deployment`` (azure-ai-ml 1.35)
+    rejects ``settings``. When an upgrade accepts it, this fails: switch to the public one."""
+    from azure.ai.ml import load_batch_deployment
+
+    path = GOLDEN / "weekly-demand-forecast" / "version-1" / "deployment.yml"
+    with pytest.raises(Exception, match=r'"settings": \[\s*"Unknown field') as refused:
+        load_batch_deployment(path)
+    assert type(refused.value).__name__ == "ValidationError"
