@@ -362,6 +362,8 @@ def _pipeline_plan(
         findings=tuple(findings),
         v1_endpoint_id=group.endpoint.id if group.endpoint else None,
         v1_endpoint_version=version if group.endpoint else None,
+        invoke_inputs=conversion.invoke_inputs,
+        output_links=tuple(link for s in conversion.steps for link in s.output_links),
         snapshots={
             c.snapshot_id: snapshots[c.snapshot_id]
             for c in components

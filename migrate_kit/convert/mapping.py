@@ -35,6 +35,7 @@ from migrate_kit.convert.arguments import References, command_line, split_comman
 from migrate_kit.convert.checks import check_graph
 from migrate_kit.convert.environments import EnvironmentPlan, environment_from_runconfig
 from migrate_kit.convert.findings import Finding, blocking, info, warning
+from migrate_kit.convert.model import InvokeInput, OutputLink
 from migrate_kit.convert.parallel import parallel_spec
 from migrate_kit.convert.wiring import Names, Wiring
 from migrate_kit.inventory import NEEDS_REVIEW, NO_V2_EQUIVALENT
@@ -99,6 +100,7 @@ class StepConversion:
     spec: Mapping[str, Any]
     node: Mapping[str, Any]  # the node in the pipeline component's ``jobs`` (no ``component``)
     compute: str | None
+    output_links: tuple[OutputLink, ...] = ()  # each v1 output port and its v2 output
 
 
 @dataclass(frozen=True)
@@ -106,12 +108,14 @@ class GraphConversion:
     """A whole graph: its converted steps, pipeline inputs and outputs, and all findings.
 
     ``steps`` holds only the steps that converted; ``findings`` covers the graph and every step.
+    ``invoke_inputs`` says for each of ``inputs`` which v1 parameter or data input it came from.
     """
 
     steps: tuple[StepConversion, ...] = ()
     inputs: Mapping[str, Any] = field(default_factory=dict)
     outputs: Mapping[str, Any] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
+    invoke_inputs: tuple[InvokeInput, ...] = ()
 
 
 def convert_graph(pipeline: PublishedPipeline) -> GraphConversion:
@@ -145,6 +149,7 @@ def convert_graph(pipeline: PublishedPipeline) -> GraphConversion:
         inputs=dict(wiring.pipeline_inputs),
         outputs=dict(wiring.pipeline_outputs),
         findings=tuple(findings),
+        invoke_inputs=tuple(wiring.invoke_inputs[name] for name in wiring.pipeline_inputs),
     )
 
 
@@ -230,8 +235,37 @@ def _convert_step(step: Step, wiring: Wiring) -> tuple[StepConversion | None, li
         spec=spec,
         node=node,
         compute=step.compute,
+        output_links=_output_links(step, wiring, refs_outputs),
     )
     return conversion, findings
+
+
+def _output_links(step: Step, wiring: Wiring, outputs: Mapping[str, str]) -> tuple[OutputLink, ...]:
+    """Each v1 output port of ``step`` with its component output (``outputs``: v1 port -> v2
+    name) and, when an edge makes it a v1 pipeline output, the v2 pipeline output.
+
+    A port feeding several v1 pipeline outputs is bound to the last (as ``bind_output`` does).
+    """
+    links = []
+    for port in step.outputs:
+        graph_ports = [
+            e.graph_port_name
+            for e in wiring.graph.edges
+            if e.source_node == step.node_id and e.source_port == port.name and e.graph_port_name
+        ]
+        v1_output = graph_ports[-1] if graph_ports else None
+        links.append(
+            OutputLink(
+                v1_step=step.name,
+                v1_node_id=step.node_id,
+                v1_port=port.name,
+                job=wiring.job_names[step.node_id],
+                output=outputs[port.name],
+                pipeline_output=wiring.output_names.get(v1_output) if v1_output else None,
+                v1_pipeline_output=v1_output,
+            )
+        )
+    return tuple(links)
 
 
 def _unbound_optional(

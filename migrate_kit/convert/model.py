@@ -3,7 +3,9 @@
 A :class:`Plan` holds one :class:`EndpointPlan` per v2 batch endpoint: one per v1 pipeline
 endpoint (its versions become deployments, the v1 default marked) or per published pipeline that
 no endpoint runs. Each v1 published pipeline is a :class:`PipelinePlan`: its step components, its
-pipeline component, its deployment and its findings.
+pipeline component, its deployment and its findings, and what testing it needs: how to invoke
+it (``invoke_inputs``: each pipeline input with the v1 parameter or data input it came from and
+v1's default) and which v2 outputs hold each v1 step output (``output_links``, for parity).
 
 Specs (``spec`` fields) are plain dicts in the ``az ml`` v2 YAML schemas, ready to be written as
 YAML or loaded with azure-ai-ml. A step component's ``code`` is the relative path
@@ -35,10 +37,15 @@ __all__ = [
     "ComponentPlan",
     "DeploymentPlan",
     "EndpointPlan",
+    "InvokeInput",
+    "OutputLink",
     "PipelineComponentPlan",
     "PipelinePlan",
     "Plan",
 ]
+
+#: v2 input types that are data (a path), not literals.
+DATA_TYPES = frozenset({"uri_folder", "uri_file"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,46 @@ class DeploymentPlan:
 
 
 @dataclass(frozen=True)
+class InvokeInput:
+    """An input of the pipeline component as a caller passes it at invoke, and its v1 origin.
+
+    ``v1_kind`` says what it was in v1: a pipeline ``parameter``, a ``datapath`` parameter or a
+    file ``dataset``. ``v1_default`` is v1's default as v1 takes it: a parameter's literal text
+    (``"14"``, ``"True"``), or ``azureml://datastores/<ds>/paths/<path>`` for a DataPath
+    parameter, whose default the v2 input cannot hold (finding ``data-default-dropped``);
+    ``None`` when v1 has no default a v2 caller could pass (a dataset: register its files).
+    """
+
+    name: str  # the pipeline input
+    v1_name: str  # the v1 parameter, DataPath parameter or dataset input it came from
+    type: str  # string, integer, number, boolean, uri_folder or uri_file
+    v1_default: str | None = None
+    v1_kind: str = "parameter"  # "parameter", "datapath" or "dataset"
+
+    @property
+    def is_data(self) -> bool:
+        """Whether callers pass a path (``Input(type=..., path=...)``) rather than a literal."""
+        return self.type in DATA_TYPES
+
+
+@dataclass(frozen=True)
+class OutputLink:
+    """A v1 step output and its v2 counterpart: a node's output, maybe bound to a pipeline output.
+
+    The node's child job is named after the v1 step (``display_name``, or the node name when
+    the two are equal), which is how a job's children are told apart.
+    """
+
+    v1_step: str
+    v1_node_id: str
+    v1_port: str
+    job: str  # the node name in the pipeline component's ``jobs``
+    output: str  # the node's output name
+    pipeline_output: str | None = None  # the v2 pipeline output it is bound to
+    v1_pipeline_output: str | None = None  # the v1 pipeline output (graph port) it fed
+
+
+@dataclass(frozen=True)
 class PipelinePlan:
     """One v1 published pipeline, converted (as far as it goes) with its findings."""
 
@@ -101,6 +148,10 @@ class PipelinePlan:
     findings: tuple[Finding, ...] = ()
     v1_endpoint_id: str | None = None
     v1_endpoint_version: str | None = None
+    #: How to invoke it: every pipeline input with its v1 origin, in the component's order.
+    invoke_inputs: tuple[InvokeInput, ...] = ()
+    #: Every output of its converted steps, v1 and v2 side by side (what parity compares).
+    output_links: tuple[OutputLink, ...] = ()
     snapshots: Mapping[str, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     @property

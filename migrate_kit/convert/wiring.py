@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate_kit.convert.findings import Finding, blocking, info, warning
+from migrate_kit.convert.model import InvokeInput
 from migrate_kit.v1.models import (
     DataInput,
     DataInputKind,
@@ -61,6 +62,7 @@ class Wiring:
     feeding: dict[tuple[str, str], Edge]  # (dest node, dest port) -> edge
     pipeline_inputs: dict[str, Any] = field(default_factory=dict)
     pipeline_outputs: dict[str, Any] = field(default_factory=dict)
+    invoke_inputs: dict[str, InvokeInput] = field(default_factory=dict)  # by pipeline input
     findings: list[Finding] = field(default_factory=list)
     input_names: dict[str, str] = field(default_factory=dict)  # v1 parameter -> pipeline input
     output_names: dict[str, str] = field(default_factory=dict)  # v1 graph port -> output
@@ -78,7 +80,10 @@ class Wiring:
         )
         for parameter in graph.parameters:
             name = wiring.input_name_of(parameter.name)
-            wiring.pipeline_inputs[name] = wiring._parameter_input(parameter)
+            spec = wiring.pipeline_inputs[name] = wiring._parameter_input(parameter)
+            wiring.invoke_inputs[name] = InvokeInput(
+                name, parameter.name, spec["type"], parameter.default, "parameter"
+            )
         for step in graph.steps:
             if step.name != wiring.job_names[step.node_id]:
                 wiring.findings.append(
@@ -200,9 +205,10 @@ class Wiring:
             return {"type": spec["type"], "path": datastore_uri(data.datastore, data.path)}, []
 
         if data.kind is DataInputKind.DATAPATH_PARAMETER:
-            name = self._data_input(data.parameter_name or data.name, _uri_type(data.path))
-            spec["type"] = _uri_type(data.path)
             default = datastore_uri(data.datastore, data.path) if data.datastore else None
+            v1_name = data.parameter_name or data.name
+            name = self._data_input(v1_name, _uri_type(data.path), "datapath", default)
+            spec["type"] = _uri_type(data.path)
             findings.append(
                 warning(
                     "data-default-dropped",
@@ -221,7 +227,7 @@ class Wiring:
         # dataset's definition, which the reader does not fetch. A file dataset passed "direct"
         # comes out blocked; check the dataset in the workspace when that finding appears.
         if port.mode in ("mount", "download"):
-            name = self._data_input(data.name, "uri_folder")
+            name = self._data_input(data.name, "uri_folder", "dataset", None)
             findings.append(
                 warning(
                     "dataset-input",
@@ -245,7 +251,7 @@ class Wiring:
         )
         return None, findings
 
-    def _data_input(self, v1_name: str, uri_type: str) -> str:
+    def _data_input(self, v1_name: str, uri_type: str, v1_kind: str, v1_default: str | None) -> str:
         """Declare the pipeline data input for ``v1_name``; returns its v2 name."""
         name = self.input_name_of(v1_name)
         if name in self.pipeline_inputs and self.pipeline_inputs[name].get("type") != uri_type:
@@ -257,6 +263,9 @@ class Wiring:
                 )
             )
         self.pipeline_inputs.setdefault(name, {"type": uri_type})
+        self.invoke_inputs.setdefault(
+            name, InvokeInput(name, v1_name, uri_type, v1_default, v1_kind)
+        )
         return name
 
     def bind_output(self, step: Step, port: Port) -> tuple[dict[str, Any], Any, list[Finding]]:

@@ -20,6 +20,7 @@ from convert_models import (
 from migrate_kit import Severity, build_plan
 from migrate_kit.convert.environments import environment_from_runconfig
 from migrate_kit.convert.mapping import convert_graph
+from migrate_kit.convert.model import InvokeInput, OutputLink
 from migrate_kit.errors import ConfigurationError
 from migrate_kit.v1.models import (
     DataInput,
@@ -455,3 +456,55 @@ def test_parameter_and_output_names_that_are_not_identifiers_are_renamed() -> No
     assert converted.spec["command"] == 'python a.py "${{inputs.max_rows}}"'
     renamed = [f.message for f in conversion.findings if f.code == "caller-renamed"]
     assert len(renamed) == 2 and all("callers must use" in m for m in renamed)
+
+
+def test_invoke_inputs_say_where_each_pipeline_input_came_from_in_v1() -> None:
+    s = step(
+        "a", "n1", inputs=["workspaceblobstore_1234abcd", "sales"],
+        arguments=[ref("parameter", "max-rows"), ref("parameter", "promos")],
+        bindings={"max-rows": "max-rows", "promos": "promos"},
+    )  # fmt: skip
+    data = [
+        DataInput(
+            "d1", DataInputKind.DATAPATH_PARAMETER, "prices_path",
+            datastore="workspaceblobstore", path="/retail/prices/", parameter_name="prices_path",
+        ),
+        DataInput("d2", DataInputKind.DATASET, "sales", dataset_id="ds-42"),
+    ]  # fmt: skip
+    edges = [
+        edge("d1", "data", "n1", "workspaceblobstore_1234abcd"),
+        edge("d2", "data", "n1", "sales"),
+    ]
+    parameters = [
+        GraphParameter("max-rows", ParameterType.INT, "5"),
+        GraphParameter("promos", ParameterType.BOOL, "True"),
+    ]
+    conversion = convert_graph(pipeline("p", [s], edges, data, parameters))
+    assert conversion.invoke_inputs == (
+        InvokeInput("max_rows", "max-rows", "integer", "5", "parameter"),  # renamed for v2
+        InvokeInput("promos", "promos", "boolean", "True", "parameter"),
+        InvokeInput(
+            "prices_path",
+            "prices_path",
+            "uri_folder",
+            "azureml://datastores/workspaceblobstore/paths/retail/prices",  # v2 cannot hold it
+            "datapath",
+        ),
+        InvokeInput("sales", "sales", "uri_folder", None, "dataset"),  # no default v2 can use
+    )
+    assert [i.name for i in conversion.invoke_inputs] == list(conversion.inputs)
+    assert [i.is_data for i in conversion.invoke_inputs] == [False, False, True, True]
+
+
+def test_output_links_pair_each_v1_step_output_with_its_v2_output() -> None:
+    p = two_steps()
+    graph = p.graph
+    assert graph is not None
+    to_pipeline = replace(edge("n2", "model", None, None), graph_port_name="trained model")
+    p = replace(p, graph=replace(graph, edges=(*graph.edges, to_pipeline)))
+    plan = build_plan([p], [], snapshots=snapshots_for(p))
+    (planned,) = plan.pipelines
+    assert planned.output_links == (
+        OutputLink("prep", "n1", "clean", "prep", "clean"),
+        OutputLink("train", "n2", "model", "train", "model", "trained_model", "trained model"),
+    )

@@ -73,6 +73,35 @@ def test_the_parallel_run_step_becomes_a_parallel_component(sample_plan: Plan) -
     assert parallel.spec["task"]["append_row_to"] == "${{outputs.store_scores}}"
 
 
+def test_the_plan_says_how_to_invoke_and_what_parity_compares(sample_plan: Plan) -> None:
+    daily = sample_plan.pipeline("daily_sales forecast 1.4")
+    assert [(i.v1_name, i.type, i.v1_default) for i in daily.invoke_inputs] == [
+        ("region", "string", "ALL"),
+        ("min_units", "integer", "1"),
+        ("include_promos", "boolean", "True"),
+        ("horizon_days", "integer", "14"),
+        ("smoothing", "number", "0.3"),
+        (
+            "prices_path",
+            "uri_folder",
+            "azureml://datastores/workspaceblobstore/paths/retail/prices",
+        ),
+    ]
+    [dropped] = [f for f in daily.findings if f.code == "data-default-dropped"]
+    assert daily.invoke_inputs[-1].v1_default in dropped.message
+    assert [(o.job, o.output, o.pipeline_output) for o in daily.output_links] == [
+        ("prep_sales", "daily_sales", None),
+        ("prep_prices", "weekly_prices", None),
+        ("forecast", "forecast", "daily_forecast"),
+    ]
+    scoring = sample_plan.pipeline("store-batch-scoring")
+    # The parallel step's node is renamed; its child job keeps the v1 step name.
+    assert [(o.v1_step, o.job, o.v1_port) for o in scoring.output_links] == [
+        ("split_by_store", "split_by_store", "store_files"),
+        ("score-stores", "score_stores", "store_scores"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("pattern", "expected"),
     [
