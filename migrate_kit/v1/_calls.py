@@ -1,16 +1,17 @@
 """What the sync and async v1 clients share: settings, URLs, and answers made into JSON or errors.
 
-A ``Call`` is one GET of the pipelines service: its URL, a phrase naming what it reads (for
-messages) and extra headers. ``Calls`` builds them for one workspace, and turns what came
-back (or the exception raised instead) into decoded JSON or a ``ServiceCallError``. Both
-``PipelinesClient`` (threads, urllib3) and ``AsyncPipelinesClient`` (asyncio, aiohttp) use it,
-so a route, an error message or the JSON handling is written once; the two clients differ only
-in how they run the azure-core pipeline.
+A ``Call`` is one request to the pipelines service: its URL, a phrase naming what it reads (for
+messages), extra headers and, for a POST, its JSON body. ``Calls`` builds them for one
+workspace, and turns what came back (or the exception raised instead) into decoded JSON or a
+``ServiceCallError``. Both ``PipelinesClient`` (threads, urllib3) and ``AsyncPipelinesClient``
+(asyncio, aiohttp) use it, so a route, an error message or the JSON handling is written once;
+the two clients differ only in how they run the azure-core pipeline.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -37,6 +38,7 @@ __all__ = [
     "ClientSettings",
     "retries_of",
     "segment",
+    "submission_info",
 ]
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,8 @@ JSON_HEADERS = {
     "Accept": "application/json",
     "Content-Type": "application/json; charset=utf-8",
 }
+# What the v1 SDK sends with a request body (reference §1).
+BODY_CONTENT_TYPE = "application/json-patch+json; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -75,15 +79,24 @@ class ClientSettings:
 
 @dataclass(frozen=True)
 class Call:
-    """One GET: the full URL, what it reads (``graph 'abc'``) and headers beyond the JSON ones."""
+    """One request: the full URL, what it reads (``graph 'abc'``), headers beyond the JSON ones
+    and the JSON body (``None``: no body)."""
 
     url: str
     what: str
     headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
 
     def request(self, method: str = "GET") -> HttpRequest:
         """The azure-core request for this call."""
-        return HttpRequest(method, self.url, headers={**JSON_HEADERS, **self.headers})
+        headers = {**JSON_HEADERS, **self.headers}
+        if self.body is None:
+            return HttpRequest(method, self.url, headers=headers)
+        request = HttpRequest(
+            method, self.url, headers={**headers, "Content-Type": BODY_CONTENT_TYPE}
+        )
+        request.set_bytes_body(orjson.dumps(self.body))
+        return request
 
 
 class Calls:
@@ -154,11 +167,70 @@ class Calls:
         path = f"/DataSources/{segment(data_source_id)}"
         return self._call(path, f"data source {data_source_id!r}")
 
-    def _call(self, path: str, what: str, active_only: bool | None = None) -> Call:
+    # -- pipeline runs (reference §2.1 #4, #12, #18-#25) --------------------------------------
+
+    def submit_pipeline(self, pipeline_id: str, submission: dict[str, Any]) -> Call:
+        """``POST /PipelineRuns/PipelineSubmit/{pipelineId}`` with a ``PipelineSubmissionInfo``."""
+        path = f"/PipelineRuns/PipelineSubmit/{segment(pipeline_id)}"
+        return self._call(path, f"published pipeline {pipeline_id!r}", body=submission)
+
+    def submit_endpoint(
+        self, endpoint_id: str, version: str | None, submission: dict[str, Any]
+    ) -> Call:
+        """``POST /PipelineRuns/PipelineEndpointSubmit/Id/{id}[/{version}]``.
+
+        With a version the SDK puts it in the path and also in the query (``pipelineVersion``,
+        reference pitfall Q7); without one the endpoint's default version runs.
+        """
+        url = f"{self.pipelines_root}/PipelineRuns/PipelineEndpointSubmit/Id/{segment(endpoint_id)}"
+        what = f"endpoint {endpoint_id!r}"
+        if version is not None:
+            url += f"/{segment(version)}?{urlencode({'pipelineVersion': version})}"
+            what = f"version {version!r} of endpoint {endpoint_id!r}"
+        return Call(url, what, body=submission)
+
+    def run(self, run_id: str) -> Call:
+        """``GET /PipelineRuns/{id}``."""
+        return self._call(f"/PipelineRuns/{segment(run_id)}", f"pipeline run {run_id!r}")
+
+    def node_statuses(self, run_id: str) -> Call:
+        """``POST /PipelineRuns/{id}/Graph/AllNodes/Status`` with ``[]`` (the root graph)."""
+        return self._call(
+            f"/PipelineRuns/{segment(run_id)}/Graph/AllNodes/Status",
+            f"step statuses of pipeline run {run_id!r}",
+            body=[],
+        )
+
+    def node_outputs(self, run_id: str, node_id: str) -> Call:
+        """``POST /PipelineRuns/{id}/Outputs`` with ``["<nodeId>"]``."""
+        return self._call(
+            f"/PipelineRuns/{segment(run_id)}/Outputs",
+            f"outputs of step {node_id!r} of pipeline run {run_id!r}",
+            body=[node_id],
+        )
+
+    def pipeline_run_output(self, run_id: str, name: str) -> Call:
+        """``GET /PipelineRuns/{id}/PipelineRunOutputs/{name}``."""
+        return self._call(
+            f"/PipelineRuns/{segment(run_id)}/PipelineRunOutputs/{segment(name)}",
+            f"pipeline output {name!r} of pipeline run {run_id!r}",
+        )
+
+    def node_log(self, run_id: str, node_id: str, kind: str) -> Call:
+        """``POST /PipelineRuns/{id}/Graph/Shareable/{JobLog|STDOUT|STDERR}`` with the node."""
+        return self._call(
+            f"/PipelineRuns/{segment(run_id)}/Graph/Shareable/{segment(kind)}",
+            f"{kind} log of step {node_id!r} of pipeline run {run_id!r}",
+            body=[node_id],
+        )
+
+    def _call(
+        self, path: str, what: str, active_only: bool | None = None, *, body: Any = None
+    ) -> Call:
         url = self.pipelines_root + path
         if active_only is not None:
             url += "?activeOnly=" + ("true" if active_only else "false")
-        return Call(url, what)
+        return Call(url, what, body=body)
 
     # -- answers ----------------------------------------------------------------------------
 
@@ -211,6 +283,35 @@ class Calls:
                 len(entities),
             )
         return entities
+
+
+def submission_info(
+    experiment_name: str,
+    parameter_assignments: Mapping[str, str],
+    data_path_assignments: Mapping[str, Mapping[str, str]] | None = None,
+    *,
+    description: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A ``PipelineSubmissionInfo`` (reference §3.7), keyed as the v1 SDK sends it.
+
+    Values are sent as given: v1 takes parameter values as text (the SDK sends ``str(value)``)
+    and a DataPath as ``{"DataStoreName", "RelativePath"}``. ``RunSource``/``RunType`` say
+    that the REST API, not the SDK, submitted it.
+    """
+    info: dict[str, Any] = {
+        "ExperimentName": experiment_name,
+        "Description": description or experiment_name,
+        "RunSource": "API",
+        "RunType": "HTTP",
+        "ParameterAssignments": dict(parameter_assignments),
+        "DataPathAssignments": {k: dict(v) for k, v in (data_path_assignments or {}).items()},
+        "DataSetDefinitionValueAssignments": {},
+        "Properties": {},
+    }
+    if tags:
+        info["tags"] = dict(tags)  # the lower-case key of the client model (reference §1)
+    return info
 
 
 def segment(value: str) -> str:
