@@ -51,7 +51,7 @@ def run(
     emu: Emulator, env: dict[str, str], cwd: Path, *args: str
 ) -> subprocess.CompletedProcess[str]:
     command = [MIGRATE_KIT, *args]
-    if args[0] in ("migrate", "rollback"):
+    if args[0] in ("migrate", "rollback", "test"):
         command += ["--connection-file", str(emu.connection_file)]
     return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
 
@@ -100,6 +100,30 @@ def test_migrate_rerun_report_and_rollback(
     redo = run(emu, env, tmp_path, "migrate", "--all")
     assert redo.returncode == 0, redo.stderr
     assert "11 migrated" in redo.stdout  # the rollback reset the ledger's stages
+
+
+def test_test_with_parity_then_the_report_says_verified(
+    emu: Emulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run(emu, env, tmp_path, "migrate", "--select", "weekly*").returncode == 0
+    body = tmp_path / "body.json"  # a v1 caller's request body, as it was sent
+    body.write_text(json.dumps({"ExperimentName": "x", "ParameterAssignments": {"window": 5}}))
+
+    tested = run(
+        emu, env, tmp_path, "test", "--select", "weekly-demand-forecast 1.1", "--parity",
+        "--assignments", str(body),
+    )  # fmt: skip
+    wrong = run(emu, env, tmp_path, "test", "--select", "weekly*", "--assign", "nope=1")
+    assert run(emu, env, tmp_path, "report", "--format", "csv").returncode == 0
+
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "passed" in tested.stdout and "parity: match" in tested.stdout
+    assert wrong.returncode == 2 and "has no parameter 'nope'" in wrong.stderr
+    with (tmp_path / "migration" / "report" / "migration-report.csv").open() as handle:
+        rows = {r["v1_version"]: r for r in csv.DictReader(handle)}
+    assert rows["1.1"]["status"] == "verified" and rows["1.1"]["parity"] == "match"
+    assert rows["1.1"]["job_status"] == "Completed" and rows["1.1"]["job_name"]
+    assert rows["1.0"]["status"] == "migrated"
 
 
 def test_a_failed_pipeline_makes_exit_status_1(

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = [
     "add_selection_options",
     "add_workspace_options",
+    "assignment",
     "connect_from",
     "name_override",
     "non_negative",
@@ -71,6 +72,14 @@ def connect_from(args: argparse.Namespace, *, announce: bool = True) -> Connecti
     if announce:
         print(f"Reading {connection.workspace.describe()} ...", file=sys.stderr)
     return connection
+
+
+def assignment(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` (a parameter name never holds "=", a value may)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return key, value
 
 
 def name_override(text: str) -> tuple[str, str]:

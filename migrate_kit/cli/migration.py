@@ -1,4 +1,4 @@
-"""``migrate-kit migrate|report|rollback``: apply a plan, report on it, undo it.
+"""``migrate-kit migrate|test|report|rollback``: apply a plan, try it, report on it, undo it.
 
 They share ``--ledger`` (default ``./migration/ledger.sqlite``) and, for the commands that talk
 to the workspace, the workspace options of ``inventory``. Exit status: 0 when every selected
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from migrate_kit.cli._shared import (
     add_selection_options,
     add_workspace_options,
+    assignment,
     connect_from,
     positive_int,
     quiet_azure_ml,
@@ -56,6 +57,36 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )  # fmt: skip
     migrate.add_argument("--active-only", action="store_true", help="leave out disabled pipelines")
     migrate.set_defaults(handler=_migrate)
+
+    test = commands.add_parser(
+        "test", help="invoke each migrated deployment with the v1 parameters and wait for it"
+    )
+    add_workspace_options(test)
+    add_selection_options(test)
+    add_name_options(test)
+    _add_ledger_option(test)
+    test.add_argument(
+        "--assign", action="append", default=[], type=assignment, metavar="NAME=VALUE",
+        help="a v1 parameter value, by its v1 name (repeatable)",
+    )  # fmt: skip
+    test.add_argument(
+        "--assignments", type=Path, metavar="FILE",
+        help="v1 ParameterAssignments as JSON ({\"name\": value, ...}), as v1 callers sent them",
+    )  # fmt: skip
+    test.add_argument(
+        "--parity", action="store_true",
+        help="also run the v1 pipeline with the same values and compare the outputs",
+    )  # fmt: skip
+    test.add_argument(
+        "--concurrency", type=positive_int, default=4, metavar="N",
+        help="pipelines tested at once (default: 4)",
+    )  # fmt: skip
+    test.add_argument(
+        "--timeout", type=positive_int, default=3600, metavar="S",
+        help="seconds one pipeline's runs may take (default: 3600)",
+    )  # fmt: skip
+    test.add_argument("--active-only", action="store_true", help="leave out disabled pipelines")
+    test.set_defaults(handler=_test)
 
     report = commands.add_parser("report", help="export the ledger as a migration report")
     _add_ledger_option(report)
@@ -118,6 +149,90 @@ def _migrate(args: argparse.Namespace) -> int:
     sys.stdout.write(render_result(result))
     print(f"Ledger: {args.ledger} (migration {result.migration_id})", file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def _test(args: argparse.Namespace) -> int:
+    from migrate_kit.convert import plan
+    from migrate_kit.errors import ConfigurationError
+    from migrate_kit.ledger import Ledger
+    from migrate_kit.verify import test_deployments
+
+    select, everything = selection(args)
+    assignments = _assignments(args)
+    if not args.ledger.exists():
+        raise ConfigurationError(
+            f"no ledger at {args.ledger}; run `migrate-kit migrate` first or name it with --ledger"
+        )
+    connection = connect_from(args)
+    quiet_azure_ml(args.verbose)
+    planned = plan(
+        connection, select=select, all=everything, names=dict(args.name),
+        active_only=args.active_only,
+    )  # fmt: skip
+    with Ledger(args.ledger) as ledger, _progress_bar(len(planned.pipelines)) as progress:
+        outcomes = test_deployments(
+            planned,
+            connection.ml_client,
+            ledger,
+            assignments=assignments,
+            parity=args.parity,
+            v1_client=connection.v1_client() if args.parity else None,
+            concurrency=args.concurrency,
+            timeout_s=float(args.timeout),
+            work_dir=args.ledger.parent / "tests",
+            workspace=connection.workspace.describe(),
+            progress=_finished_only(progress),
+        )
+    failed = 0
+    for o in outcomes:
+        line = f"{o.status:<8} {o.label:<48} -> {o.endpoint}/{o.deployment or ''}"
+        if o.job_name:
+            line += f"  job {o.job_name} {o.job_status or ''}"
+            if o.duration_s is not None:
+                line += f" in {o.duration_s:.0f} s"
+        if o.parity is not None:
+            line += f"  parity: {o.parity.result}"
+            for difference in o.parity.differences[:5]:
+                line += f"\n           {difference}"
+        if o.error:
+            line += f"\n           {o.error}"
+        failed += not o.ok and o.status != "skipped"
+        print(line)
+    passed = sum(o.ok for o in outcomes)
+    print(f"\n{len(outcomes)} tested: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _assignments(args: argparse.Namespace) -> dict[str, object]:
+    """``--assignments FILE`` (v1's ``ParameterAssignments`` JSON), then ``--assign`` on top."""
+    import json
+
+    from migrate_kit.errors import ConfigurationError
+
+    values: dict[str, object] = {}
+    if args.assignments is not None:
+        try:
+            loaded = json.loads(args.assignments.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"cannot read {args.assignments}: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigurationError(
+                f"{args.assignments} must hold a JSON object of v1 parameter names and values"
+            )
+        # The whole v1 request body is accepted too: {"ParameterAssignments": {...}, ...}.
+        values.update(loaded.get("ParameterAssignments", loaded))
+    values.update(dict(args.assign))
+    return values
+
+
+def _finished_only(advance: Callable[[Progress], None]) -> Callable[[Progress], None]:
+    """The bar moves when a pipeline's test ends, not on each status change of its runs."""
+
+    def on(event: Progress) -> None:
+        if event.status in ("passed", "failed", "skipped"):
+            advance(event)
+
+    return on
 
 
 def render_result(result: MigrationResult) -> str:

@@ -5,9 +5,9 @@ graph) and the download of each step's code snapshot; nothing is written to the 
 conversion itself is :func:`migrate_kit.convert.build.build_plan`, a pure function.
 
 Selection (the same rules as ``migrate-kit plan --select``): a pattern selects the published
-pipelines whose id equals it, or whose name, or whose v1 endpoint's name, matches it as a
-shell-style glob (``daily*``, ``*forecast``; case-sensitive). A v1 endpoint selected by name
-brings all its versions.
+pipelines whose id equals it, or whose name, ``name version`` (``"weekly-demand-forecast 1.1"``)
+or v1 endpoint's name matches it as a shell-style glob (``daily*``, ``*forecast``;
+case-sensitive). A v1 endpoint selected by name brings all its versions.
 """
 
 from __future__ import annotations
@@ -127,6 +127,7 @@ def select_pipelines(
             for p in pipelines
             if p.id == pattern
             or fnmatch.fnmatchcase(p.name, pattern)
+            or fnmatch.fnmatchcase(f"{p.name} {p.version}", pattern)
             or any(fnmatch.fnmatchcase(name, pattern) for name in endpoint_names.get(p.id, []))
         }
         if not hits:
