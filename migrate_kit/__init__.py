@@ -16,6 +16,8 @@ from migrate_kit.convert import (
     DeploymentPlan,
     EndpointPlan,
     Finding,
+    InvokeInput,
+    OutputLink,
     PipelineComponentPlan,
     PipelinePlan,
     Plan,
@@ -66,6 +68,7 @@ from migrate_kit.v1.models import (
     Step,
 )
 from migrate_kit.v1.reader import V1Reader
+from migrate_kit.verify import ParityResult, TestOutcome, test_deployments
 
 if _TYPE_CHECKING:
     from migrate_kit.report import (
@@ -127,11 +130,14 @@ __all__ = [
     "Graph",
     "GraphParameter",
     "InventoryRow",
+    "InvokeInput",
     "Ledger",
     "MigrateKitError",
     "MigrationResult",
     "NotFoundError",
+    "OutputLink",
     "ParameterType",
+    "ParityResult",
     "PipelineComponentPlan",
     "PipelineEndpoint",
     "PipelineOutcome",
@@ -147,6 +153,7 @@ __all__ = [
     "Severity",
     "Snippets",
     "Step",
+    "TestOutcome",
     "V1Reader",
     "V2Input",
     "WorkspaceRef",
@@ -172,5 +179,6 @@ __all__ = [
     "snippets_markdown",
     "summary_by_blocking_reason",
     "summary_by_status",
+    "test_deployments",
     "write_plan",
 ]

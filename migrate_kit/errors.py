@@ -25,8 +25,19 @@ __all__ = [
     "NotFoundError",
     "ServiceCallError",
     "ServiceUnavailableError",
+    "describe",
     "strip_query",
 ]
+
+
+def describe(exc: BaseException) -> str:
+    """One redacted line for a person: the exception's type and the first line of its message
+    (SDK errors run to many lines of advice; the first says what happened)."""
+    from migrate_kit.redact import redact
+
+    lines = str(exc).strip().splitlines()
+    first = next((line.strip() for line in lines if line.strip()), "")
+    return redact(f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
 
 
 def strip_query(url: str) -> str:

@@ -251,6 +251,7 @@ def _endpoint_plan(
         pipelines=tuple(pipelines),
         default_deployment=default,
         v1_endpoint_id=group.endpoint.id if group.endpoint else None,
+        v1_url=group.endpoint.url if group.endpoint else None,
         findings=tuple(findings),
     )
 
@@ -362,6 +363,7 @@ def _pipeline_plan(
         findings=tuple(findings),
         v1_endpoint_id=group.endpoint.id if group.endpoint else None,
         v1_endpoint_version=version if group.endpoint else None,
+        v1_url=pipeline.url,
         invoke_inputs=conversion.invoke_inputs,
         output_links=tuple(link for s in conversion.steps for link in s.output_links),
         snapshots={

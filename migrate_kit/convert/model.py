@@ -148,6 +148,7 @@ class PipelinePlan:
     findings: tuple[Finding, ...] = ()
     v1_endpoint_id: str | None = None
     v1_endpoint_version: str | None = None
+    v1_url: str | None = None  # the published pipeline's REST URL (PipelineSubmit), as v1 gave it
     #: How to invoke it: every pipeline input with its v1 origin, in the component's order.
     invoke_inputs: tuple[InvokeInput, ...] = ()
     #: Every output of its converted steps, v1 and v2 side by side (what parity compares).
@@ -183,6 +184,7 @@ class EndpointPlan:
     pipelines: tuple[PipelinePlan, ...] = ()
     default_deployment: str | None = None
     v1_endpoint_id: str | None = None
+    v1_url: str | None = None  # the v1 endpoint's REST URL (PipelineEndpointSubmit), as v1 gave it
     findings: tuple[Finding, ...] = ()
     yaml_path: str = "endpoint.yml"  # relative to the endpoint folder (``name``)
 

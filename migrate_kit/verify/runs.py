@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from migrate_kit.convert.findings import Severity
 from migrate_kit.convert.model import EndpointPlan, PipelinePlan
 from migrate_kit.engine import Progress
-from migrate_kit.engine import _describe as describe
+from migrate_kit.errors import describe
 from migrate_kit.ledger import Ledger
 from migrate_kit.redact import redact
 from migrate_kit.v1.runs import RUN_TERMINAL, run_status, step_status

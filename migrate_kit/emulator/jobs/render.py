@@ -75,7 +75,9 @@ def job_resource(
     settings = job.get("settings") or {}
     compute = settings.get("default_compute")
     compute_id = f"{config.arm_id}/computes/{compute}" if compute else None
-    studio = f"https://ml.azure.com/runs/{name}?wsid={config.arm_id}&tid={config.tenant_id}"
+    # No "&tid=": azure-ai-ml appends the tenant from the caller's token to the Studio endpoint
+    # itself (JobOperations._append_tid_to_studio_url), so the service sends it without.
+    studio = f"https://ml.azure.com/runs/{name}?wsid={config.arm_id}"
     return {
         "id": f"{config.arm_id}/jobs/{name}",
         "name": name,
