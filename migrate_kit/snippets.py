@@ -5,7 +5,8 @@ defaults; the v2 batch endpoint, its scoring URI, deployment and inputs) into ``
 v1 URL and body, the v2 URL, headers and body, the token scope, and three ready-to-run snippets
 (Python with ``requests`` and azure-identity, Python with ``MLClient.batch_endpoints.invoke``,
 and ``az ml batch-endpoint invoke`` with an inputs file). ``snippets_markdown(calls)`` renders
-them as a report section. Pure functions: nothing here talks to Azure.
+them as a report section; ``endpoint_calls(ledger)`` builds the calls from what the migration
+recorded. Nothing here talks to Azure.
 
 The v2 invoke body uses camelCase keys (``inputData``, ``jobInputType``, ``value``, ``uri``),
 as azure-ai-ml sends them, so every SDK invoke proves the live service takes that spelling.
@@ -38,9 +39,12 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
+
+if TYPE_CHECKING:
+    from migrate_kit.ledger import Ledger
 
 __all__ = [
     "DATA_TYPES",
@@ -50,6 +54,7 @@ __all__ = [
     "Snippets",
     "V2Input",
     "caller_snippets",
+    "endpoint_calls",
     "snippets_markdown",
     "token_scope",
     "typed_literal",
@@ -517,3 +522,43 @@ def _fence(text: str, language: str) -> list[str]:
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return [f"{fence}{language}", text.rstrip("\n"), fence]
+
+
+def endpoint_calls(ledger: Ledger) -> list[EndpointCall]:
+    """One call per migrated v2 batch endpoint, from the ledger: what its v1 callers sent
+    (the v1 endpoint's URL, or the standalone pipeline's) and the default deployment's inputs,
+    with v1's defaults as the values. Endpoints whose scoring URI the ledger lacks (not created
+    yet) are left out."""
+    from migrate_kit.ledger import endpoint_subject
+
+    plans = [r for r in ledger.stages() if r.stage == "plan" and r.status == "done"]
+    by_endpoint: dict[str, list[Mapping[str, Any]]] = {}
+    for record in plans:
+        by_endpoint.setdefault(str(record.detail.get("v2_endpoint")), []).append(record.detail)
+    calls = []
+    for endpoint, details in by_endpoint.items():
+        created = ledger.stage(endpoint_subject(endpoint), "endpoint")
+        scoring_uri = created.detail.get("scoring_uri") if created is not None else None
+        chosen = next((d for d in details if d.get("is_default")), details[0])
+        if not scoring_uri or not chosen.get("v1_url"):
+            continue
+        inputs = [
+            V2Input(i["name"], i["type"], i.get("v1_default")) for i in chosen.get("inputs", [])
+        ]
+        parameters = {
+            i["v1_name"]: i["v1_default"]
+            for i in chosen.get("inputs", [])
+            if i.get("v1_kind") == "parameter" and i.get("v1_default") is not None
+        }
+        calls.append(
+            EndpointCall(
+                v1_endpoint=str(chosen.get("v1_endpoint") or chosen.get("pipeline_name")),
+                v1_url=str(chosen["v1_url"]),
+                v2_endpoint=endpoint,
+                scoring_uri=str(scoring_uri),
+                inputs=inputs,
+                v1_parameters=parameters,
+                deployment=None if chosen.get("is_default") else chosen.get("deployment"),
+            )
+        )
+    return calls

@@ -9,11 +9,15 @@
   user's would: a minimal base plus the connection file's ``env`` map;
 - ``connection``: a ``migrate_kit.Connection`` to the workspace under test: the emulator, or,
   with ``MIGRATE_KIT_LIVE=1``, the real workspace of the ``config.json`` found upward. In live
-  mode only tests marked ``live`` run (they assert what holds for any workspace).
+  mode only tests marked ``live`` run (they assert what holds for any workspace);
+- ``private_emulator``: an emulator of the test module's own (module scope), for tests that
+  write much to the v2 side; ``private_emu`` is the same, reset to the sample before each test
+  and without faults after it; ``private_conn`` a ``Connection`` to it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +55,30 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         state_dir=state, sample=DEFAULT_SAMPLE, connection_file=state / "connection.json"
     ) as emu:
         yield emu
+
+
+@pytest.fixture(scope="module")
+def private_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    state = tmp_path_factory.mktemp("private-emulator")
+    with Emulator(
+        state_dir=state, sample=DEFAULT_SAMPLE, connection_file=state / "connection.json"
+    ) as emu:
+        logging.getLogger("azure").setLevel(logging.ERROR)  # the SDK logs expected 404s
+        yield emu
+
+
+@pytest.fixture
+def private_emu(private_emulator: Emulator) -> Iterator[Emulator]:
+    private_emulator.reset()
+    yield private_emulator
+    private_emulator.set_fault_settings()
+    private_emulator.clear_faults()
+
+
+@pytest.fixture
+def private_conn(private_emu: Emulator) -> Connection:
+    assert private_emu.connection_file is not None
+    return connect(connection_file=private_emu.connection_file)
 
 
 @pytest.fixture(scope="session")

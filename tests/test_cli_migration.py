@@ -8,32 +8,20 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from migrate_kit import connect
-from migrate_kit.emulator import DEFAULT_SAMPLE, Emulator
+from migrate_kit.emulator import Emulator
 from migrate_kit.inventory import inventory
 
 MIGRATE_KIT = str(Path(sys.executable).parent / "migrate-kit")
 
 
-@pytest.fixture(scope="module")
-def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    state = tmp_path_factory.mktemp("cli-migration-emulator")
-    with Emulator(
-        state_dir=state, sample=DEFAULT_SAMPLE, connection_file=state / "connection.json"
-    ) as emu:
-        yield emu
-
-
 @pytest.fixture
-def emu(private: Emulator) -> Iterator[Emulator]:
-    private.reset()
-    yield private
-    private.clear_faults()
+def emu(private_emu: Emulator) -> Emulator:
+    return private_emu
 
 
 @pytest.fixture
@@ -75,7 +63,10 @@ def test_migrate_rerun_report_and_rollback(
     report = run(emu, env, tmp_path, "report")
     assert report.returncode == 0, report.stderr
     folder = tmp_path / "migration" / "report"
-    assert sorted(p.suffix for p in folder.iterdir()) == [".csv", ".html", ".json", ".md", ".xlsx"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "callers.md",
+        *(f"migration-report.{fmt}" for fmt in ("csv", "html", "json", "md", "xlsx")),
+    ]
     with (folder / "migration-report.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 13

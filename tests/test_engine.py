@@ -7,21 +7,19 @@ starts from the sample (``reset``), and counts requests in the emulator's reques
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from migrate_kit import Connection, connect, plan
+from migrate_kit import Connection, plan
 from migrate_kit.convert.model import Plan
-from migrate_kit.emulator import DEFAULT_SAMPLE, Emulator
+from migrate_kit.emulator import Emulator
 from migrate_kit.engine import FINGERPRINT_TAG, MigrationResult, migrate
 from migrate_kit.ledger import Ledger, endpoint_subject
 
@@ -35,28 +33,14 @@ DEFAULTS = {
 BLOCKED = {"sales-export-to-lake", "spark-feature-engineering"}
 
 
-@pytest.fixture(scope="module")
-def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    state = tmp_path_factory.mktemp("engine-emulator")
-    with Emulator(
-        state_dir=state, sample=DEFAULT_SAMPLE, connection_file=state / "connection.json"
-    ) as emu:
-        logging.getLogger("azure").setLevel(logging.ERROR)
-        yield emu
+@pytest.fixture
+def emu(private_emu: Emulator) -> Emulator:
+    return private_emu
 
 
 @pytest.fixture
-def emu(private: Emulator) -> Iterator[Emulator]:
-    private.reset()
-    yield private
-    private.set_fault_settings()
-    private.clear_faults()
-
-
-@pytest.fixture
-def conn(emu: Emulator) -> Connection:
-    assert emu.connection_file is not None
-    return connect(connection_file=emu.connection_file)
+def conn(private_conn: Connection) -> Connection:
+    return private_conn
 
 
 @pytest.fixture

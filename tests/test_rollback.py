@@ -9,34 +9,19 @@ deployment and the components that were there before.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from azure.ai.ml import load_component
 from azure.ai.ml.entities import BatchEndpoint, PipelineComponentBatchDeployment
 
-from migrate_kit import Connection, Ledger, connect, migrate, plan, rollback, write_plan
-from migrate_kit.emulator import DEFAULT_SAMPLE, Emulator
+from migrate_kit import Connection, Ledger, migrate, plan, rollback, write_plan
 from migrate_kit.engine import default_deployment
 
 
-@pytest.fixture(scope="module")
-def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    state = tmp_path_factory.mktemp("rollback-emulator")
-    with Emulator(
-        state_dir=state, sample=DEFAULT_SAMPLE, connection_file=state / "connection.json"
-    ) as emulator:
-        logging.getLogger("azure").setLevel(logging.ERROR)
-        yield emulator
-
-
 @pytest.fixture
-def conn(emu: Emulator) -> Connection:
-    emu.reset()
-    assert emu.connection_file is not None
-    return connect(connection_file=emu.connection_file)
+def conn(private_conn: Connection) -> Connection:
+    return private_conn
 
 
 def test_rollback_restores_what_was_there(conn: Connection, tmp_path: Path) -> None:

@@ -9,16 +9,15 @@ starts from the sample (``reset``) and migrates what it tests with the engine fi
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from migrate_kit import Connection, connect, plan, verify
+from migrate_kit import Connection, plan, verify
 from migrate_kit.convert.model import OutputLink, Plan
-from migrate_kit.emulator import DEFAULT_SAMPLE, Emulator
+from migrate_kit.emulator import Emulator
 from migrate_kit.engine import Progress, migrate
 from migrate_kit.errors import ConfigurationError
 from migrate_kit.ledger import Ledger
@@ -33,27 +32,14 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-@pytest.fixture(scope="module")
-def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    state = tmp_path_factory.mktemp("verify-emulator")
-    with Emulator(
-        state_dir=state, sample=DEFAULT_SAMPLE, connection_file=state / "connection.json"
-    ) as emu:
-        logging.getLogger("azure").setLevel(logging.ERROR)
-        yield emu
+@pytest.fixture
+def emu(private_emu: Emulator) -> Emulator:
+    return private_emu
 
 
 @pytest.fixture
-def emu(private: Emulator) -> Iterator[Emulator]:
-    private.reset()
-    yield private
-    private.clear_faults()
-
-
-@pytest.fixture
-def conn(emu: Emulator) -> Connection:
-    assert emu.connection_file is not None
-    return connect(connection_file=emu.connection_file)
+def conn(private_conn: Connection) -> Connection:
+    return private_conn
 
 
 @pytest.fixture

@@ -88,7 +88,9 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     test.add_argument("--active-only", action="store_true", help="leave out disabled pipelines")
     test.set_defaults(handler=_test)
 
-    report = commands.add_parser("report", help="export the ledger as a migration report")
+    report = commands.add_parser(
+        "report", help="export the ledger as a migration report, with the callers' snippets"
+    )
     _add_ledger_option(report)
     report.add_argument(
         "--out", type=Path, default=Path("migration") / "report", metavar="DIR",
@@ -270,7 +272,9 @@ def _progress_bar(total: int) -> Iterator[Callable[[Progress], None]]:
 
 def _report(args: argparse.Namespace) -> int:
     from migrate_kit.ledger import Ledger
+    from migrate_kit.redact import redact
     from migrate_kit.report import export_report, ledger_frame, summary_by_status
+    from migrate_kit.snippets import endpoint_calls, snippets_markdown
 
     if not args.ledger.exists():
         from migrate_kit.errors import ConfigurationError
@@ -280,10 +284,14 @@ def _report(args: argparse.Namespace) -> int:
         )
     with Ledger(args.ledger) as ledger:
         frame = ledger_frame(ledger)
+        calls = endpoint_calls(ledger)
     written = [
         export_report(frame, args.out / f"migration-report.{fmt}", fmt)
         for fmt in (args.format or _FORMATS)
     ]
+    callers = args.out / "callers.md"
+    callers.write_text(redact(snippets_markdown(calls)), encoding="utf-8")
+    written.append(callers)
     summary = summary_by_status(frame)
     pairs = zip(summary["status"], summary["count"], strict=True)
     counts = ", ".join(f"{n} {status}" for status, n in pairs if n)
