@@ -24,7 +24,9 @@ Every stage is recorded in the ledger before and after it runs (:mod:`migrate_ki
 - **patient**: MLClient's own retry policy honours Retry-After on 429 and 5xx; on top of it each
   write is tried ``attempts`` times with backoff (a long-running operation that ends Failed is
   retried too), and ARM writes are paced by a client-side token bucket when ``writes_per_second``
-  is set.
+  is set: every ARM write request MLClient sends (azure-ai-ml's own environment and code writes
+  and its retries included) when ``ml_client`` is a factory taking keyword arguments, otherwise
+  each of the engine's write calls.
 
 The assets a migration wrote are recorded with whether it created them, before each write, so
 ``rollback`` can remove exactly those, even after a crash between the write and its record.
@@ -32,6 +34,7 @@ The assets a migration wrote are recorded with whether it created them, before e
 
 from __future__ import annotations
 
+import inspect
 import logging
 import random
 import threading
@@ -65,6 +68,7 @@ FINGERPRINT_TAG = "migrate_kit_fingerprint"
 #: Statuses of one pipeline's outcome.
 MIGRATED, UNCHANGED, FAILED, BLOCKED = "migrated", "unchanged", "failed", "blocked"
 _RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+_ARM_WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 
 T = TypeVar("T")
 
@@ -160,6 +164,7 @@ class _Engine:
     ) -> None:
         self._client_source = ml_client
         self._local = threading.local()
+        self._client_kwargs: dict[str, Any] = {}
         self.ledger = ledger
         self.migration_id = migration_id
         self.work_dir = work_dir
@@ -167,6 +172,14 @@ class _Engine:
         self.attempts = attempts
         self.backoff = backoff
         self.bucket = _TokenBucket(writes_per_second) if writes_per_second else None
+        if self.bucket is not None and _accepts_policies(ml_client):
+            # Every ARM write request MLClient sends is paced, not only the engine's calls: one
+            # component registration also writes its environment and code, and retries after a
+            # 429 go through the bucket again.
+            self._client_kwargs["per_retry_policies"] = [_pacing_policy(self.bucket)]
+        # Code snapshots whose files at least one component registration has uploaded.
+        self._uploaded: set[str] = set()
+        self._upload_locks: dict[str, threading.Lock] = {}
         self.progress = progress
         self._writes: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -181,7 +194,7 @@ class _Engine:
             return source
         client = getattr(self._local, "client", None)
         if client is None:
-            client = self._local.client = source()
+            client = self._local.client = source(**self._client_kwargs)
         return client
 
     # -- the run ---------------------------------------------------------------------------
@@ -394,22 +407,46 @@ class _Engine:
         parts = [(c.name, c.version, c.yaml_path) for c in pipeline.components]
         top = pipeline.pipeline_component
         parts.append((top.name, top.version, top.yaml_path))
-        for name, version, yaml_path in parts:
+        snapshots = [c.snapshot_id for c in pipeline.components]
+        snapshots.append(None)
+        for (name, version, yaml_path), snapshot in zip(parts, snapshots, strict=True):
             existing = self._get_component(name, version)
             if existing is None:
                 self.ledger.record_asset(
                     self.migration_id, pipeline.pipeline_id, "component", name,
                     version=version, created=True,
                 )  # fmt: skip
-                existing = self._create_component(pipeline.pipeline_id, folder / yaml_path)
+                existing = self._create_component(
+                    pipeline.pipeline_id, folder / yaml_path, snapshot
+                )
             ids[f"{name}:{version}"] = existing.id
         return {"components": ids}
 
-    def _create_component(self, subject: str, yaml_path: Path) -> Any:
+    def _create_component(self, subject: str, yaml_path: Path, snapshot: str | None) -> Any:
+        """Register the component of ``yaml_path``; its code comes from ``snapshot``.
+
+        Components of several pipeline versions often share a code snapshot, and azure-ai-ml
+        uploads code only when no code asset has its hash yet. Registered at the same time on
+        several threads, each would upload it: so the first registration of a snapshot's code
+        runs alone, and the others wait for it, then find the upload done.
+        """
         from azure.ai.ml import load_component
 
         component = load_component(source=yaml_path)
-        return self._write(subject, lambda: self.ml.components.create_or_update(component))
+
+        def create() -> Any:
+            return self._write(subject, lambda: self.ml.components.create_or_update(component))
+
+        if snapshot is None or snapshot in self._uploaded:
+            return create()
+        with self._lock:
+            lock = self._upload_locks.setdefault(snapshot, threading.Lock())
+        with lock:
+            if snapshot not in self._uploaded:
+                created = create()
+                self._uploaded.add(snapshot)
+                return created
+        return create()
 
     def _get_component(self, name: str, version: str) -> Any:
         from azure.core.exceptions import ResourceNotFoundError
@@ -474,7 +511,7 @@ class _Engine:
         """An ARM write: paced by the token bucket, retried, and counted for ``subject``."""
 
         def paced() -> T:
-            if self.bucket is not None:
+            if self.bucket is not None and not self._client_kwargs:
                 self.bucket.take()
             with self._lock:
                 self._writes[subject] = self._writes.get(subject, 0) + 1
@@ -525,6 +562,13 @@ def migrate(
     tried up to ``attempts`` times, waiting ``backoff`` seconds, doubled per attempt, between
     tries; ``writes_per_second`` paces ARM writes. Returns one outcome per planned pipeline;
     nothing is raised for a pipeline that fails.
+
+    With ``writes_per_second``, a factory that takes keyword arguments (``**kwargs`` or
+    ``per_retry_policies``) is called with ``per_retry_policies=[<pacing policy>]``, which
+    MLClient hands to azure-core, so each ARM write request takes a token, retries included.
+    A ready-made MLClient cannot be given the policy: then only the engine's own write calls
+    are paced, one token each, although registering a component can also write its
+    environment and code, so a workspace throttle at the same rate still answers some 429s.
     """
     if concurrency < 1:
         raise MigrateKitError(f"concurrency must be at least 1, not {concurrency}")
@@ -613,6 +657,44 @@ def default_deployment(endpoint: Any) -> str | None:
 
 def _tags(spec: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in (spec.get("tags") or {}).items()}
+
+
+def _accepts_policies(ml_client: Any) -> bool:
+    """Whether ``ml_client`` is a factory that takes azure-core's ``per_retry_policies``
+    (such as ``Connection.ml_client``, which passes keyword arguments on to ``MLClient``)."""
+    if not callable(ml_client):
+        return False
+    try:
+        parameters = inspect.signature(ml_client).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD or p.name == "per_retry_policies"
+        for p in parameters
+    )
+
+
+def _pacing_policy(bucket: _TokenBucket) -> Any:
+    """An azure-core policy that takes a token from ``bucket`` before each ARM write request
+    (PUT, POST, PATCH or DELETE of a path under ``/subscriptions/``), retries included.
+
+    A SansIO policy, because MLClient puts the same policy objects in the pipelines of all its
+    service clients, and a plain ``HTTPPolicy`` is chained (``next``) into one pipeline only.
+    """
+    from urllib.parse import urlsplit
+
+    from azure.core.pipeline import PipelineRequest
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+    from azure.core.rest import HttpRequest, HttpResponse
+
+    class WritePacing(SansIOHTTPPolicy[HttpRequest, HttpResponse]):
+        def on_request(self, request: PipelineRequest[HttpRequest]) -> None:
+            http = request.http_request
+            path = urlsplit(http.url).path
+            if http.method in _ARM_WRITE_METHODS and path.startswith("/subscriptions/"):
+                bucket.take()
+
+    return WritePacing()
 
 
 def _retry_wait(exc: BaseException, attempt: int, base: float) -> float | None:

@@ -10,10 +10,12 @@ that existed (:meth:`migrate_kit.ledger.Ledger.record_asset`). Rolling a migrati
    deployment stays and the result says why;
 3. archives each component version it created: Azure ML has no way to delete a component
    version, and archiving hides it from lists and from ``label=latest``;
-4. resets the ledger stages of what it removed, so the next ``migrate`` recreates them.
+4. enables again each v1 published pipeline that a test run disabled on the user's explicit
+   request (``disable_v1_after_verify``), through ``v1_client``;
+5. resets the ledger stages of what it removed, so the next ``migrate`` recreates them.
 
 Updated assets are left as they are: rollback does not know what they were before. v1 assets
-are never touched.
+are never deleted or disabled here.
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrate_kit.engine import default_deployment
 from migrate_kit.ledger import AssetRecord, Ledger, endpoint_subject
 from migrate_kit.redact import redact
+from migrate_kit.verify import V1_DISABLED
+
+if TYPE_CHECKING:
+    from migrate_kit.v1.client import PipelinesClient
 
 __all__ = ["RollbackResult", "rollback"]
 
@@ -53,12 +59,16 @@ def rollback(
     ledger: Ledger,
     migration_id: str | None = None,
     *,
+    v1_client: PipelinesClient | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RollbackResult:
     """Remove what migration ``migration_id`` of ``ledger`` created (see the module docstring);
     with None, what every migration of the ledger created and no rollback removed yet (a rerun
     that finished an interrupted migration is a run of its own, so this is what "undo the
     migration" usually means).
+
+    ``v1_client`` (``connection.v1_client()``) enables the v1 pipelines a test run disabled;
+    without it they stay disabled and the result says so.
 
     Raises :class:`~migrate_kit.errors.ConfigurationError` when the ledger has no such
     migration. Assets that are already gone count as removed.
@@ -86,6 +96,8 @@ def rollback(
     for asset in created:
         if asset.kind == "component":
             _attempt(functools.partial(_archive, ml_client, asset), asset, archived, kept)
+        elif asset.kind == V1_DISABLED:
+            _attempt(functools.partial(_enable_v1, v1_client, asset), asset, removed, kept)
     for label in (*removed, *archived):
         say(f"rolled back {label}")
     for label, why in kept:
@@ -123,6 +135,8 @@ def _label(asset: AssetRecord) -> str:
         return f"deployment {asset.endpoint}/{asset.name}"
     if asset.kind == "component":
         return f"component {asset.name}:{asset.version}"
+    if asset.kind == V1_DISABLED:
+        return f"v1 pipeline {asset.name} disabled"
     return f"{asset.kind} {asset.name}"
 
 
@@ -132,6 +146,8 @@ def _stages_of(asset: AssetRecord) -> list[tuple[str, str]]:
         return [(subject, "endpoint"), (subject, "default")]
     if asset.kind == "deployment":
         return [(asset.subject, "deploy"), (asset.subject, "test"), (asset.subject, "parity")]
+    if asset.kind == V1_DISABLED:
+        return []
     return [(asset.subject, "register")]
 
 
@@ -164,6 +180,14 @@ def _delete_deployment(ml_client: Any, ledger: Ledger, asset: AssetRecord) -> No
         ml_client.batch_deployments.begin_delete(
             name=asset.name, endpoint_name=asset.endpoint
         ).result()
+
+
+def _enable_v1(v1_client: PipelinesClient | None, asset: AssetRecord) -> None:
+    if v1_client is None:
+        raise _Kept(
+            "a test run disabled it; pass v1_client=connection.v1_client() to enable it again"
+        )
+    v1_client.set_pipeline_status(asset.name, "Active")
 
 
 def _archive(ml_client: Any, asset: AssetRecord) -> None:

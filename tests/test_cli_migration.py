@@ -117,6 +117,32 @@ def test_test_with_parity_then_the_report_says_verified(
     assert rows["1.0"]["status"] == "migrated"
 
 
+def test_disable_v1_after_verify_disables_only_the_verified_and_rollback_enables_it(
+    emu: Emulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    v1 = connect(connection_file=emu.connection_file).v1_client()
+    weekly = {
+        p["Version"]: p["Id"] for p in v1.list_pipelines() if p["Name"] == "weekly-demand-forecast"
+    }
+    assert run(emu, env, tmp_path, "migrate", "--select", "weekly*").returncode == 0
+
+    tested = run(
+        emu, env, tmp_path, "test", "--select", "weekly-demand-forecast 1.1", "--parity",
+        "--disable-v1-after-verify",
+    )  # fmt: skip
+    after_test = {v: v1.get_pipeline(i)["EntityStatus"] for v, i in weekly.items()}
+    rolled = run(emu, env, tmp_path, "rollback")
+    after_rollback = {v: v1.get_pipeline(i)["EntityStatus"] for v, i in weekly.items()}
+
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "parity: match" in tested.stdout
+    assert after_test["1.1"] in ("Disabled", 2, "2")
+    assert all(s in ("Active", 0, "0") for v, s in after_test.items() if v != "1.1")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert f"v1 pipeline {weekly['1.1']} disabled" in rolled.stdout
+    assert all(s in ("Active", 0, "0") for s in after_rollback.values())
+
+
 def test_a_failed_pipeline_makes_exit_status_1(
     emu: Emulator, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -143,6 +169,7 @@ def test_a_failed_pipeline_makes_exit_status_1(
         (["migrate", "--select", "no-such-pipeline*"], "matched no published pipeline"),
         (["report", "--ledger", "nowhere.sqlite"], "no ledger at nowhere.sqlite"),
         (["rollback", "--ledger", "nowhere.sqlite"], "no ledger at nowhere.sqlite"),
+        (["test", "--all", "--disable-v1-after-verify"], "add --parity"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(

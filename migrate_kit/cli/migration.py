@@ -78,6 +78,11 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="also run the v1 pipeline with the same values and compare the outputs",
     )  # fmt: skip
     test.add_argument(
+        "--disable-v1-after-verify", action="store_true",
+        help="with --parity: disable each v1 published pipeline whose outputs matched "
+        "(rollback enables it again); without this flag v1 is never disabled",
+    )  # fmt: skip
+    test.add_argument(
         "--concurrency", type=positive_int, default=4, metavar="N",
         help="pipelines tested at once (default: 4)",
     )  # fmt: skip
@@ -161,6 +166,11 @@ def _test(args: argparse.Namespace) -> int:
 
     select, everything = selection(args)
     assignments = _assignments(args)
+    if args.disable_v1_after_verify and not args.parity:
+        raise ConfigurationError(
+            "--disable-v1-after-verify disables a v1 pipeline only after its outputs matched: "
+            "add --parity"
+        )
     if not args.ledger.exists():
         raise ConfigurationError(
             f"no ledger at {args.ledger}; run `migrate-kit migrate` first or name it with --ledger"
@@ -184,6 +194,7 @@ def _test(args: argparse.Namespace) -> int:
             work_dir=args.ledger.parent / "tests",
             workspace=connection.workspace.describe(),
             progress=_finished_only(progress),
+            disable_v1_after_verify=args.disable_v1_after_verify,
         )
     failed = 0
     for o in outcomes:
@@ -314,7 +325,10 @@ def _rollback(args: argparse.Namespace) -> int:
         what = f"migration {args.migration}" if args.migration else "every migration"
         where = connection.workspace.describe()
         print(f"Rolling back {what} of {args.ledger} in {where} ...", file=sys.stderr)
-        result = rollback(connection.ml_client(), ledger, args.migration, progress=print)
+        result = rollback(
+            connection.ml_client(), ledger, args.migration,
+            v1_client=connection.v1_client(), progress=print,
+        )  # fmt: skip
     print(
         f"{len(result.removed)} removed, {len(result.archived)} archived, {len(result.kept)} kept"
     )

@@ -134,6 +134,11 @@ class Calls:
             f"/Pipelines/{segment(pipeline_id)}", f"published pipeline {pipeline_id!r}"
         )
 
+    def pipeline_status(self, pipeline_id: str, status: str) -> Call:
+        """``PUT /Pipelines/{id}/status`` with the status as a JSON string (reference §2.1 #3)."""
+        path = f"/Pipelines/{segment(pipeline_id)}/status"
+        return self._call(path, f"status of published pipeline {pipeline_id!r}", body=status)
+
     def list_endpoints(self, active_only: bool) -> Call:
         """``GET /PipelineEndpoints?activeOnly=`` with a large ``BatchSize`` header."""
         call = self._call("/PipelineEndpoints", "the list of pipeline endpoints", active_only)

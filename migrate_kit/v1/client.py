@@ -208,6 +208,14 @@ class PipelinesClient:
         )
         return self._run_id(self._calls.submit_endpoint(endpoint_id, version, info))
 
+    def set_pipeline_status(self, pipeline_id: str, status: str) -> None:
+        """``PUT /Pipelines/{id}/status``: ``"Active"`` or ``"Disabled"`` (what the v1 SDK's
+        ``PublishedPipeline.enable()`` / ``.disable()`` send). Only an explicit request of the
+        user's disables a v1 pipeline (``test_deployments(disable_v1_after_verify=True)``)."""
+        if status not in ("Active", "Disabled"):
+            raise ValueError(f"status must be 'Active' or 'Disabled', not {status!r}")
+        self._send(self._pipeline, self._calls.pipeline_status(pipeline_id, status), "PUT", (200,))
+
     def get_run(self, run_id: str) -> Any:
         """``GET /PipelineRuns/{id}``: a ``PipelineRunEntity``; ``migrate_kit.v1.runs`` reads
         its status."""

@@ -23,6 +23,7 @@ runs and its ledger stages), ``outputs`` (downloading and comparing outputs).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -57,10 +58,16 @@ __all__ = [
     "MISMATCH",
     "PASSED",
     "SKIPPED",
+    "V1_DISABLED",
     "ParityResult",
     "TestOutcome",
     "test_deployments",
 ]
+
+logger = logging.getLogger(__name__)
+
+#: The ledger's asset kind of a v1 published pipeline that a test run disabled.
+V1_DISABLED = "v1_pipeline_disabled"
 
 #: Seconds one pipeline's runs may take, from its invoke to the end of both runs.
 DEFAULT_TIMEOUT_S = 3600.0
@@ -85,6 +92,7 @@ def test_deployments(
     work_dir: Path | None = None,
     workspace: str = "",
     progress: Callable[[Progress], None] | None = None,
+    disable_v1_after_verify: bool = False,
 ) -> list[TestOutcome]:
     """Invoke every selected, deployed pipeline of ``plan`` and wait for its job; one outcome
     per selected pipeline, in plan order. Nothing is raised for a pipeline that fails.
@@ -105,12 +113,23 @@ def test_deployments(
     ``timeout_s`` seconds; statuses are read every ``poll_s`` seconds at most (more often at
     first). ``progress`` gets an ``engine.Progress`` whenever a run's status changes (``done``
     unchanged) and when a pipeline ends (``status``: passed, failed or skipped).
+
+    ``disable_v1_after_verify=True`` (with ``parity=True`` only) disables each v1 published
+    pipeline whose v2 job matched it output for output, so v1 callers stop using it; a v1
+    pipeline that was already disabled is left alone. Each one disabled is recorded in the
+    ledger (kind ``v1_pipeline_disabled``), and :func:`~migrate_kit.rollback.rollback` enables
+    it again. Nothing else ever disables or deletes a v1 asset.
     """
     if concurrency < 1:
         raise MigrateKitError(f"concurrency must be at least 1, not {concurrency}")
     if parity and v1_client is None:
         raise ConfigurationError(
             "parity=True runs the v1 pipelines too: pass v1_client=connection.v1_client()"
+        )
+    if disable_v1_after_verify and not parity:
+        raise ConfigurationError(
+            "disable_v1_after_verify disables a v1 pipeline only once its outputs are verified: "
+            "it needs parity=True (on the command line: --parity --disable-v1-after-verify)"
         )
     patterns = list(select or ())
     chosen = select_planned(plan, patterns)
@@ -125,6 +144,7 @@ def test_deployments(
         "v1_assignments": sorted(v1_given) if parity else [],
         "concurrency": concurrency,
         "timeout_s": timeout_s,
+        "disable_v1_after_verify": disable_v1_after_verify,
     }
     migration_id = ledger.start("test", workspace, options)
     tester = Tester(
@@ -147,10 +167,40 @@ def test_deployments(
                 for endpoint, pipeline in chosen
             ]
             outcomes = [run.result() for run in runs]
+        if disable_v1_after_verify:
+            assert v1_client is not None
+            for outcome in outcomes:
+                if outcome.ok and outcome.parity is not None:
+                    _disable_v1(v1_client, ledger, migration_id, outcome)
         status = "succeeded" if all(o.ok or o.status == SKIPPED for o in outcomes) else "failed"
         return outcomes
     finally:
         ledger.finish(migration_id, status)
+
+
+def _disable_v1(
+    v1_client: PipelinesClient, ledger: Ledger, migration_id: str, outcome: TestOutcome
+) -> None:
+    """Disable the verified v1 pipeline of ``outcome`` (if it is active), recorded before the
+    write so that a crash between the two still leaves rollback something to enable."""
+    from migrate_kit.v1.models import EntityStatus
+    from migrate_kit.v1.parse import parse_entity_status
+
+    pipeline_id = outcome.pipeline_id
+    try:
+        wire = v1_client.get_pipeline(pipeline_id).get("EntityStatus")
+        status = parse_entity_status(wire, [])
+        if status is not EntityStatus.ACTIVE:
+            logger.info("v1 pipeline %s is %s already: left as it is", outcome.label, status.value)
+            return
+        ledger.record_asset(
+            migration_id, pipeline_id, V1_DISABLED, pipeline_id,
+            version=outcome.pipeline_version, created=True,
+        )  # fmt: skip
+        v1_client.set_pipeline_status(pipeline_id, "Disabled")
+        logger.info("disabled v1 pipeline %s after its outputs matched", outcome.label)
+    except MigrateKitError as exc:
+        logger.warning("could not disable v1 pipeline %s: %s", outcome.label, exc)
 
 
 # A library function named like a test: pytest must not collect it where it is imported.

@@ -112,7 +112,9 @@ def make_venv(venv: Path, *, base_python: str | None = None) -> None:
         base = base_python or os.environ.get("MIGRATE_KIT_V1_BASE_PYTHON") or _base_interpreter()
         _run_checked([base, "-m", "venv", str(venv)], "create the v1 venv")
         pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
-        _run_checked([*pip, "install", "--quiet", *V1_PACKAGES], "pip-install the v1 SDK")
+        _run_checked(
+            [*pip, "install", "--quiet", *V1_PACKAGES], "pip-install the v1 SDK", env=_pip_env()
+        )
 
         frozen = subprocess.run([*pip, "freeze"], capture_output=True, text=True, check=False)
         (venv / _READY).write_text(frozen.stdout, encoding="utf-8")
@@ -133,8 +135,25 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _run_checked(command: Sequence[str], what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+def _pip_env() -> dict[str, str]:
+    """Our environment for pip, minus the CA bundles of an emulator that a test connected to.
+
+    ``connect()`` exports the emulator's CA as ``REQUESTS_CA_BUNDLE`` and ``SSL_CERT_FILE`` into
+    the test process; pip would then trust only the emulator and fail to verify the package
+    index. An emulator CA is a ``ca.pem`` beside a ``ca-key.pem``.
+    """
+    env = dict(os.environ)
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"):
+        value = env.get(name)
+        if value and Path(value).name == "ca.pem" and Path(value).with_name("ca-key.pem").exists():
+            del env[name]
+    return env
+
+
+def _run_checked(
+    command: Sequence[str], what: str, *, env: Mapping[str, str] | None = None
+) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
         raise V1PeerError(
             f"Could not {what} (exit {result.returncode}): {result.stderr.strip()[-2000:]}\n"
