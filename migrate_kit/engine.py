@@ -34,6 +34,7 @@ The assets a migration wrote are recorded with whether it created them, before e
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import random
@@ -386,7 +387,7 @@ class _Engine:
         except ResourceNotFoundError:
             existing = None
         if existing is not None and (existing.tags or {}).get(FINGERPRINT_TAG) == fingerprint:
-            return {"id": existing.id, "written": False}
+            return {"id": existing.id, "scoring_uri": existing.scoring_uri, "written": False}
         tags = {**(existing.tags if existing is not None else {}), **_tags(spec)}
         tags[FINGERPRINT_TAG] = fingerprint
         wanted = BatchEndpoint(name=endpoint.name, description=spec.get("description"), tags=tags)
@@ -622,6 +623,10 @@ def plan_detail(endpoint: EndpointPlan, pipeline: PipelinePlan) -> dict[str, Any
         "blocking_reason": "; ".join(
             f.code for f in pipeline.findings if f.severity is Severity.BLOCKING
         ),
+        # What v1 callers sent, and what v2 callers pass: the callers' snippets are built from
+        # these (:func:`migrate_kit.snippets.endpoint_calls`).
+        "v1_url": endpoint.v1_url if endpoint.v1_endpoint_id else pipeline.v1_url,
+        "inputs": [dataclasses.asdict(i) for i in pipeline.invoke_inputs],
     }
 
 

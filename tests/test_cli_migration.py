@@ -67,6 +67,12 @@ def test_migrate_rerun_report_and_rollback(
         "callers.md",
         *(f"migration-report.{fmt}" for fmt in ("csv", "html", "json", "md", "xlsx")),
     ]
+    callers = (folder / "callers.md").read_text(encoding="utf-8")
+    # every v2 endpoint of a migrated pipeline has its callers' section: old URL, new URI
+    for name in ("weekly-demand-forecast", "store-replenishment-endpoint", "price-elasticity"):
+        assert f"/batchEndpoints/{name}" in callers or f"{name}." in callers, name
+    assert "PipelineEndpointSubmit" in callers and "PipelineSubmit" in callers
+    assert "invoke" in callers
     with (folder / "migration-report.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 13
