@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from migrate_kit import Ledger
+from migrate_kit.cli.demo import NOTEBOOKS
 from migrate_kit.emulator import Emulator
 from migrate_kit.inventory import COLUMNS
 
@@ -179,16 +181,25 @@ def test_emulator_coverage_lists_simplifications(clean_env: dict[str, str]) -> N
 
 
 def test_demo_migrates_the_sample_workspace(clean_env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "migrate-kit-demo"
+    out.mkdir()
+    with Ledger(out / "ledger.sqlite") as stale:  # a previous demo's ledger
+        stale.start("migrate", "a previous demo's workspace")
+
     result = run(["demo"], clean_env, cwd=tmp_path)
-    again = run(["demo"], clean_env, cwd=tmp_path)  # a fresh workspace and a fresh ledger
 
     assert result.returncode == 0, result.stderr
     assert "published pipelines:" in result.stdout
     assert "11 migrated" in result.stdout and "2 blocked" in result.stdout
-    assert "11 migrated" in again.stdout
-    out = tmp_path / "migrate-kit-demo"
-    assert (out / "ledger.sqlite").is_file()
+    assert "11 tested, 2 blocked" in result.stdout  # the counts by status, from the ledger
+    with Ledger(out / "ledger.sqlite") as ledger:  # a fresh workspace gets a fresh ledger
+        assert "a previous demo's workspace" not in [m.workspace for m in ledger.migrations()]
     assert (out / "plan" / "weekly-demand-forecast" / "endpoint.yml").is_file()
+    executed = sorted(p.name for p in (out / "notebooks").iterdir())
+    assert executed == list(NOTEBOOKS)  # the workbook, executed headless
+    migrate_notebook = (out / "notebooks" / "03_migrate.ipynb").read_text(encoding="utf-8")
+    assert "11 migrated, 2 blocked in" in migrate_notebook
+    assert "jupyter lab " in result.stdout  # how to open the same notebooks
     assert sorted(p.suffix for p in (out / "report").iterdir()) == [
         ".csv", ".html", ".json", ".md", ".xlsx",
     ]  # fmt: skip
