@@ -1,4 +1,7 @@
-"""Browser fixtures: one JupyterLab server and one chromium for the whole run.
+"""Browser fixtures: one JupyterLab server and one chromium per test module.
+
+Module scope, not session: Playwright's sync API keeps an event loop running in the main thread
+while it is open, and every later test that calls ``asyncio.run()`` would then fail.
 
 The tests skip only when ``MIGRATE_KIT_SKIP_BROWSER=1``; a missing chromium is a failure (CI
 installs it: ``.ci/run``). Screenshots go to ``tests/output/browser/`` (git ignores it).
@@ -29,7 +32,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason="MIGRATE_KIT_SKIP_BROWSER=1"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     server = start_lab(tmp_path_factory.mktemp("jupyterlab"))
     try:
@@ -38,7 +41,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
