@@ -126,7 +126,7 @@ class Connection:
             **kwargs,
         )
 
-    def v1_client(self, *, max_workers: int = 16) -> PipelinesClient:
+    def v1_client(self, *, max_workers: int = 32) -> PipelinesClient:
         """A client of this workspace's v1 pipelines service."""
         from migrate_kit.v1.client import PipelinesClient
 

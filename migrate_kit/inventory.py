@@ -117,7 +117,7 @@ def inventory(
     source: Connection | V1Reader | None = None,
     *,
     active_only: bool = False,
-    max_workers: int = 16,
+    max_workers: int = 32,
 ) -> pd.DataFrame:
     """Read every v1 published pipeline and pipeline endpoint into a DataFrame.
 
@@ -134,7 +134,7 @@ def read_inventory(
     source: Connection | V1Reader | None = None,
     *,
     active_only: bool = False,
-    max_workers: int = 16,
+    max_workers: int = 32,
 ) -> list[InventoryRow]:
     """:func:`inventory` as a list of :class:`InventoryRow` (no pandas involved)."""
     from migrate_kit.connection import Connection, connect

@@ -169,7 +169,7 @@ def _download_snapshots(
 
     snapshots: dict[str, bytes] = {}
     problems: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(8, reader.in_flight))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(16, reader.in_flight))) as pool:
         for snapshot_id, result in zip(wanted, pool.map(fetch, wanted), strict=True):
             if isinstance(result, bytes):
                 snapshots[snapshot_id] = result

@@ -70,7 +70,7 @@ class PipelinesClient:
         scope: str = ARM_SCOPE,
         content_url: str | None = None,
         connection_verify: str | bool = True,
-        max_workers: int = 16,
+        max_workers: int = 32,
         retry_total: int = 3,
         retry_timeout: float = 60.0,
         max_retry_after: float = 30.0,

@@ -52,9 +52,11 @@ __all__ = ["CHILD_MIN_PIPELINES", "MAX_IN_FLIGHT", "GraphSession", "V1Reader"]
 
 logger = logging.getLogger(__name__)
 
-#: Requests in flight at most, whatever ``max_workers`` says: one event loop thread cannot keep
-#: more connections busy, and a service should not see more from one reader.
-MAX_IN_FLIGHT = 16
+#: Requests in flight at most, whatever ``max_workers`` says. A plan of a few hundred pipelines
+#: makes about three reads per pipeline (graph, interface, modules), each a round trip of 50 to
+#: 150 ms to Azure: 32 at once keep that under a few seconds, while one event loop thread still
+#: parses what arrives, and a service sees a modest burst from one reader.
+MAX_IN_FLIGHT = 32
 
 #: From this many pipelines on, a bulk read shares the work with a helper process (``_worker``):
 #: below it, starting one (about half a second of imports) would not pay off.
@@ -149,7 +151,7 @@ class V1Reader:
     ``max_workers`` bounds the requests in flight during bulk reads (at most ``MAX_IN_FLIGHT``).
     """
 
-    def __init__(self, client: PipelinesClient, *, max_workers: int = 16) -> None:
+    def __init__(self, client: PipelinesClient, *, max_workers: int = 32) -> None:
         self.client = client
         self.max_workers = max(1, max_workers)
 
