@@ -2,7 +2,7 @@
 
 ::
 
-    session = Session(work_dir="migration")
+    session = open_session("emulator", work_dir="migration")   # what the notebooks do first
     Wizard(session)                      # every stage, one after the other
     ConnectPanel(session)                # or the stages one by one
     InventoryPanel(session); PlanPanel(session); MigratePanel(session)
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from migrate_kit.panels.report import ReportPanel
     from migrate_kit.panels.verify import TestPanel
     from migrate_kit.panels.wizard import Wizard
+    from migrate_kit.panels.workbook import open_session, plan_selection
 
 __all__ = [
     "ConnectPanel",
@@ -39,6 +40,8 @@ __all__ = [
     "Session",
     "TestPanel",
     "Wizard",
+    "open_session",
+    "plan_selection",
     "start_local_emulator",
 ]
 
@@ -51,6 +54,8 @@ _LAZY = {
     "TestPanel": "verify",
     "ReportPanel": "report",
     "Wizard": "wizard",
+    "open_session": "workbook",
+    "plan_selection": "workbook",
 }
 
 
