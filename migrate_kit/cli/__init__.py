@@ -13,7 +13,15 @@ Commands::
                                [--scope-method RE] [--scope-path RE]
     migrate-kit emulator env --connection-file PATH     (prints `export` lines for a shell)
     migrate-kit emulator coverage
-    migrate-kit demo [--state DIR]
+    migrate-kit migrate (--select NAME|ID|GLOB ... | --all) [--ledger PATH] [--concurrency N]
+                        [--work-dir DIR] [--writes-per-second N] [--name KEY=NAME ...]
+    migrate-kit test (--select ... | --all) [--ledger PATH] [--assign NAME=VALUE ...]
+                     [--assignments FILE] [--parity [--disable-v1-after-verify]]
+                     [--concurrency N] [--timeout S]
+    migrate-kit report [--ledger PATH] [--out DIR] [--format FORMAT ...]
+    migrate-kit rollback [--ledger PATH] [--migration ID]
+    migrate-kit capture --out DIR (--select ... | --all) [--with-data]
+    migrate-kit demo [--state DIR] [--out DIR] [--select ...]
 
 Expected failures (a wrong workspace, a refused credential, an unreachable service, a bad file)
 print one line starting ``error:`` and exit with status 2; no traceback. ``-v`` shows progress
