@@ -144,7 +144,9 @@ def run_once(
     seq, emulator_cpu = workspace.last_seq(), workspace.cpu_seconds()
     connection = connect(connection_file=workspace.connection_file)
     started = time.perf_counter()
-    planned = plan(connection, all=True)
+    # as `migrate-kit migrate` does, a v1 entity cache beside the ledger (its own per scenario)
+    cache = ledger.path.with_name(f"{ledger.path.stem}-v1-cache.sqlite")
+    planned = plan(connection, all=True, cache=cache)
     planned_at, cpu = time.perf_counter(), time.process_time()
     result = migrate(
         planned,

@@ -1,9 +1,12 @@
 """``migrate-kit migrate|test|report|rollback``: apply a plan, try it, report on it, undo it.
 
 They share ``--ledger`` (default ``./migration/ledger.sqlite``) and, for the commands that talk
-to the workspace, the workspace options of ``inventory``. Exit status: 0 when every selected
-pipeline that can be migrated succeeded (blocked ones are reported and skipped), 1 when any
-failed, 2 for usage or connection errors.
+to the workspace, the workspace options of ``inventory``. ``migrate`` and ``test`` keep the v1
+entities that never change (graphs, modules, code snapshots) in ``v1-cache.sqlite`` beside the
+ledger, so every run after the first reads only what is new; deleting it is always safe.
+
+Exit status: 0 when every selected pipeline that can be migrated succeeded (blocked ones are
+reported and skipped), 1 when any failed, 2 for usage or connection errors.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_LEDGER", "add_command", "render_result"]
 
 DEFAULT_LEDGER = Path("migration") / "ledger.sqlite"
+#: The cache of immutable v1 entities, beside the ledger (:mod:`migrate_kit.v1.cache`).
+CACHE_FILE = "v1-cache.sqlite"
 _FORMATS = ("csv", "xlsx", "html", "md", "json")
 
 
@@ -136,7 +141,7 @@ def _migrate(args: argparse.Namespace) -> int:
     quiet_azure_ml(args.verbose)
     planned = plan(
         connection, select=select, all=everything, names=dict(args.name),
-        active_only=args.active_only,
+        active_only=args.active_only, cache=args.ledger.parent / CACHE_FILE,
     )  # fmt: skip
     for problem in planned.problems:
         print(f"warning: {problem}", file=sys.stderr)
@@ -179,7 +184,7 @@ def _test(args: argparse.Namespace) -> int:
     quiet_azure_ml(args.verbose)
     planned = plan(
         connection, select=select, all=everything, names=dict(args.name),
-        active_only=args.active_only,
+        active_only=args.active_only, cache=args.ledger.parent / CACHE_FILE,
     )  # fmt: skip
     with Ledger(args.ledger) as ledger, _progress_bar(len(planned.pipelines)) as progress:
         outcomes = test_deployments(

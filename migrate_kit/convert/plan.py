@@ -41,6 +41,7 @@ def plan(
     names: Mapping[str, str] | None = None,
     active_only: bool = False,
     out: Path | str | None = None,
+    cache: Path | str | None = None,
 ) -> Plan:
     """Plan the migration of the selected published pipelines.
 
@@ -55,52 +56,61 @@ def plan(
 
     A step component's planned name derives from its pipeline component's, so renaming a
     pipeline component renames its steps too. ``out`` also writes the plan's files there
-    (:func:`~migrate_kit.convert.files.write_plan`).
+    (:func:`~migrate_kit.convert.files.write_plan`). ``cache`` names a SQLite file that keeps
+    the v1 entities that never change (graphs, modules, code snapshots) between runs
+    (:mod:`migrate_kit.v1.cache`; the command line keeps it beside the ledger), so a plan after
+    the first reads only the lists and what is new.
 
     Raises :class:`~migrate_kit.errors.ConfigurationError` when nothing is selected or an
     override is invalid; a pipeline that cannot be converted is not an error, it comes back with
     blocking findings.
     """
-    reader = _reader(source)
-    if not select and not all:
-        raise ConfigurationError(
-            "Say which pipelines to plan: give one or more --select NAME|ID|GLOB, or --all."
-        )
-    endpoints = reader.endpoints(active_only=active_only)
-    if all:
-        # Every graph is needed: the bulk read fetches them concurrently, with their types.
-        listing = reader.published_pipelines(active_only=active_only, parameter_types=True)
-    else:
-        listing = reader.published_pipelines(include_graphs=False, active_only=active_only)
-    chosen, unmatched = select_pipelines(listing, endpoints, () if all else select)
-    if not chosen:
-        patterns = ", ".join(repr(p) for p in unmatched) or "the selection"
-        raise ConfigurationError(
-            f"{patterns} matched no published pipeline; `migrate-kit inventory` lists their "
-            "names and ids."
-        )
-    logger.info("Planning %d of %d published pipelines", len(chosen), len(listing))
+    reader = _reader(source, cache)
+    try:
+        if not select and not all:
+            raise ConfigurationError(
+                "Say which pipelines to plan: give one or more --select NAME|ID|GLOB, or --all."
+            )
+        endpoints = reader.endpoints(active_only=active_only)
+        if all:
+            # Every graph is needed: the bulk read fetches them concurrently, with their types.
+            listing = reader.published_pipelines(active_only=active_only, parameter_types=True)
+        else:
+            listing = reader.published_pipelines(include_graphs=False, active_only=active_only)
+        chosen, unmatched = select_pipelines(listing, endpoints, () if all else select)
+        if not chosen:
+            patterns = ", ".join(repr(p) for p in unmatched) or "the selection"
+            raise ConfigurationError(
+                f"{patterns} matched no published pipeline; `migrate-kit inventory` lists their "
+                "names and ids."
+            )
+        logger.info("Planning %d of %d published pipelines", len(chosen), len(listing))
 
-    full = chosen if all else [reader.published_pipeline(p.id) for p in chosen]
-    snapshots, problems = _download_snapshots(reader, full)
-    result = build_plan(
-        full,
-        endpoints,
-        listing=listing,
-        snapshots=snapshots,
-        snapshot_problems=problems,
-        names=names,
-    )
-    if unmatched:
-        result = Plan(
-            endpoints=result.endpoints,
-            problems=tuple(f"{pattern!r} matched no published pipeline" for pattern in unmatched),
+        full = chosen if all else reader.with_graphs(chosen)
+        snapshots, problems = _download_snapshots(reader, full)
+        result = build_plan(
+            full,
+            endpoints,
+            listing=listing,
+            snapshots=snapshots,
+            snapshot_problems=problems,
+            names=names,
         )
-    if out is not None:
-        from migrate_kit.convert.files import write_plan
+        if unmatched:
+            result = Plan(
+                endpoints=result.endpoints,
+                problems=tuple(
+                    f"{pattern!r} matched no published pipeline" for pattern in unmatched
+                ),
+            )
+        if out is not None:
+            from migrate_kit.convert.files import write_plan
 
-        write_plan(result, Path(out))
-    return result
+            write_plan(result, Path(out))
+        return result
+    finally:
+        if cache is not None and reader.cache is not None:
+            reader.cache.close()
 
 
 def select_pipelines(
@@ -136,15 +146,23 @@ def select_pipelines(
     return [p for p in pipelines if p.id in chosen], unmatched
 
 
-def _reader(source: Connection | V1Reader | None) -> V1Reader:
+def _reader(source: Connection | V1Reader | None, cache: Path | str | None) -> V1Reader:
     from migrate_kit.connection import Connection, connect
+    from migrate_kit.v1.cache import EntityCache
     from migrate_kit.v1.reader import V1Reader
 
     if source is None:
         source = connect()
-    if isinstance(source, Connection):
-        return V1Reader(source.v1_client())
-    return source
+    client = source.v1_client() if isinstance(source, Connection) else source.client
+    if cache is None:
+        return V1Reader(client) if isinstance(source, Connection) else source
+    settings = client.settings
+    workspace = (
+        f"{settings.base_url}|{settings.subscription_id}/{settings.resource_group}/"
+        f"{settings.workspace_name}"
+    )
+    max_workers = 32 if isinstance(source, Connection) else source.max_workers
+    return V1Reader(client, max_workers=max_workers, cache=EntityCache(cache, workspace))
 
 
 def _download_snapshots(
@@ -160,12 +178,21 @@ def _download_snapshots(
             if step.snapshot is not None:
                 wanted.setdefault(step.snapshot.snapshot_id, step.name)
 
+    from migrate_kit.v1.cache import SNAPSHOT
+
     def fetch(snapshot_id: str) -> bytes | str:
+        if reader.cache is not None:
+            kept = reader.cache.get_bytes(SNAPSHOT, snapshot_id)
+            if kept is not None:
+                return kept
         try:
-            return reader.client.download_snapshot(snapshot_id)
+            data = reader.client.download_snapshot(snapshot_id)
         except MigrateKitError as exc:
             logger.warning("Code snapshot %s of step %r: %s", snapshot_id, wanted[snapshot_id], exc)
             return str(exc)
+        if reader.cache is not None:
+            reader.cache.put_bytes(SNAPSHOT, snapshot_id, data)
+        return data
 
     snapshots: dict[str, bytes] = {}
     problems: dict[str, str] = {}

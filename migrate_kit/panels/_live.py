@@ -85,7 +85,10 @@ def current_plan(session: Session) -> Plan:
     if planned is None or {p.pipeline_id for p in planned.pipelines} != set(selected):
         names = dict(session.names)
         try:
-            planned = plan(connection, select=selected, names=names, out=session.plan_dir)
+            planned = plan(
+                connection, select=selected, names=names, out=session.plan_dir,
+                cache=session.cache_path,
+            )  # fmt: skip
         except ConfigurationError as exc:
             if not names:
                 raise

@@ -14,7 +14,10 @@ from typing import Any
 
 import traitlets
 
-__all__ = ["Session"]
+__all__ = ["CACHE_FILE", "Session"]
+
+#: The v1 entity cache's file name, beside the ledger (:mod:`migrate_kit.v1.cache`).
+CACHE_FILE = "v1-cache.sqlite"
 
 
 class Session(traitlets.HasTraits):
@@ -44,6 +47,12 @@ class Session(traitlets.HasTraits):
     def ledger_path(self) -> Path:
         """The migration ledger (as the command line's default: ``<work_dir>/ledger.sqlite``)."""
         return Path(self.work_dir) / "ledger.sqlite"
+
+    @property
+    def cache_path(self) -> Path:
+        """The cache of immutable v1 entities (``<work_dir>/v1-cache.sqlite``), as the command
+        line keeps it beside the ledger: plans after the first read only what is new."""
+        return Path(self.work_dir) / CACHE_FILE
 
     @property
     def plan_dir(self) -> Path:

@@ -167,7 +167,10 @@ class PlanPanel(Panel):
             raise ConfigurationError("Select published pipelines in the inventory first.")
         out = Path(self.session.plan_dir)
         previous: Plan | None = self.session.plan
-        result = make_plan(connection, select=selected, names=self._relevant(names), out=out)
+        result = make_plan(
+            connection, select=selected, names=self._relevant(names), out=out,
+            cache=self.session.cache_path,
+        )  # fmt: skip
         if previous is not None:
             _remove_stale_folders(previous, result, out)
         return result

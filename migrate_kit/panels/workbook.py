@@ -106,7 +106,13 @@ def plan_selection(
     else:
         chosen = {"select": [select] if isinstance(select, str) else list(select)}
     overrides = dict(names or {})
-    planned = plan(connection, names=overrides, out=session.plan_dir if write else None, **chosen)
+    planned = plan(
+        connection,
+        names=overrides,
+        out=session.plan_dir if write else None,
+        cache=session.cache_path,
+        **chosen,
+    )
     session.names = overrides
     session.plan = planned
     session.selected = [p.pipeline_id for p in planned.pipelines]

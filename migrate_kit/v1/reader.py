@@ -19,7 +19,7 @@ import asyncio
 import itertools
 import logging
 import os
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, cast
 
@@ -30,6 +30,7 @@ from migrate_kit.v1._aio import AsyncPipelinesClient
 from migrate_kit.v1._calls import ClientSettings
 from migrate_kit.v1._loop import relaxed_gc, run_private
 from migrate_kit.v1._worker import GraphWorker, share_with_child, token_for_child
+from migrate_kit.v1.cache import DATA_SOURCE, GRAPH, INTERFACE, MODULE, EntityCache
 from migrate_kit.v1.client import PipelinesClient
 from migrate_kit.v1.models import (
     Graph,
@@ -90,13 +91,24 @@ class _FetchOnce:
 
 
 class _GraphReader:
-    """Reads graphs (and what they name) for one call of the reader, on one async client."""
+    """Reads graphs (and what they name) for one call of the reader, on one async client;
+    with a ``cache``, immutable entities come from it when it has them (``cache.py``)."""
 
-    def __init__(self, client: AsyncPipelinesClient, *, parameter_types: bool = True) -> None:
+    def __init__(
+        self,
+        client: AsyncPipelinesClient,
+        *,
+        parameter_types: bool = True,
+        cache: EntityCache | None = None,
+    ) -> None:
         self.client = client
         self.parameter_types = parameter_types
-        self.modules = _FetchOnce(client.get_module, "module")
-        self.data_sources = _FetchOnce(client.get_data_source, "data source")
+        self.get_graph = _cached(cache, GRAPH, client.get_graph)
+        self.get_graph_interface = _cached(cache, INTERFACE, client.get_graph_interface)
+        self.modules = _FetchOnce(_cached(cache, MODULE, client.get_module), "module")
+        self.data_sources = _FetchOnce(
+            _cached(cache, DATA_SOURCE, client.get_data_source), "data source"
+        )
 
     async def with_graph(self, pipeline: PublishedPipeline) -> PublishedPipeline:
         """``pipeline`` with its graph attached; never raises (failures become ``problems``)."""
@@ -119,7 +131,7 @@ class _GraphReader:
         skipped when the pipeline lists its parameter defaults: the parameters then come from
         those, typed ``UNKNOWN`` (one request less per pipeline, a third of an inventory's).
         """
-        body = await self.client.get_graph(graph_id)
+        body = await self.get_graph(graph_id)
 
         uses = uses_parameters(body)
         defaults = pipeline.parameter_defaults
@@ -130,7 +142,7 @@ class _GraphReader:
         modules = module_ids(body)
         sources = data_source_ids(body)
         fetched = await asyncio.gather(
-            _attempt(self.client.get_graph_interface, graph_id, "the graph interface")
+            _attempt(self.get_graph_interface, graph_id, "the graph interface")
             if wanted_interface
             else _nothing(),
             *(self.modules.get(key) for key in modules),
@@ -149,11 +161,17 @@ class V1Reader:
     """Builds ``PublishedPipeline`` and ``PipelineEndpoint`` models from a ``PipelinesClient``.
 
     ``max_workers`` bounds the requests in flight during bulk reads (at most ``MAX_IN_FLIGHT``).
+    ``cache`` keeps the immutable entities (graphs, interfaces, modules, data sources and code
+    snapshots) between runs (:class:`~migrate_kit.v1.cache.EntityCache`); the lists are always
+    read from the service.
     """
 
-    def __init__(self, client: PipelinesClient, *, max_workers: int = 32) -> None:
+    def __init__(
+        self, client: PipelinesClient, *, max_workers: int = 32, cache: EntityCache | None = None
+    ) -> None:
         self.client = client
         self.max_workers = max(1, max_workers)
+        self.cache = cache
 
     def published_pipelines(
         self,
@@ -179,6 +197,17 @@ class V1Reader:
         with relaxed_gc():
             return run_private(lambda: self._read_all(active_only, parameter_types, processes))
 
+    def with_graphs(self, pipelines: Sequence[PublishedPipeline]) -> list[PublishedPipeline]:
+        """``pipelines`` (as listed) with their graphs and parameter types, read concurrently."""
+
+        async def read() -> list[PublishedPipeline]:
+            settings = self.client.settings
+            async with GraphSession(settings, self.in_flight, True, self.cache) as session:
+                return await session.read_all(list(pipelines))
+
+        with relaxed_gc():
+            return run_private(read)
+
     def published_pipeline(self, pipeline_id: str) -> PublishedPipeline:
         """Return one published pipeline with its graph; raises if the pipeline is missing."""
         return run_private(lambda: self._read_one(pipeline_id))
@@ -202,7 +231,7 @@ class V1Reader:
         """List the pipelines, then read their graphs with a bounded set of workers (and, for
         a large workspace, a second process: ``_worker.py``)."""
         settings = self.client.settings
-        async with GraphSession(settings, self.in_flight, parameter_types) as session:
+        async with GraphSession(settings, self.in_flight, parameter_types, self.cache) as session:
             rows = await session.client.list_pipelines(active_only=active_only)
             pipelines = [parse_pipeline(row) for row in rows]
             pending: Iterator[int] = iter(range(len(pipelines)))
@@ -211,7 +240,9 @@ class V1Reader:
                 return list(itertools.islice(pending, count))
 
             helpers = []
-            if _use_child(processes, len(pipelines)):
+            # The helper process reads without the cache (one process writes it): with a cache,
+            # the parent reads alone, which a rerun, mostly served by the cache, does not notice.
+            if self.cache is None and _use_child(processes, len(pipelines)):
                 token = await _token(settings)
                 if token is not None:
                     helpers.append(
@@ -234,7 +265,7 @@ class V1Reader:
 
     async def _read_one(self, pipeline_id: str) -> PublishedPipeline:
         """Read one pipeline (raising if it is missing), then its graph."""
-        async with GraphSession(self.client.settings, self.in_flight, True) as session:
+        async with GraphSession(self.client.settings, self.in_flight, True, self.cache) as session:
             pipeline = parse_pipeline(await session.client.get_pipeline(pipeline_id))
             return await session.graphs.with_graph(pipeline)
 
@@ -245,9 +276,15 @@ class GraphSession:
     Used by ``V1Reader`` and by the reader's helper process (``_worker.py``).
     """
 
-    def __init__(self, settings: ClientSettings, in_flight: int, parameter_types: bool) -> None:
+    def __init__(
+        self,
+        settings: ClientSettings,
+        in_flight: int,
+        parameter_types: bool,
+        cache: EntityCache | None = None,
+    ) -> None:
         self.client = AsyncPipelinesClient(settings, limit=in_flight)
-        self.graphs = _GraphReader(self.client, parameter_types=parameter_types)
+        self.graphs = _GraphReader(self.client, parameter_types=parameter_types, cache=cache)
         self.in_flight = in_flight
 
     async def __aenter__(self) -> GraphSession:
@@ -313,6 +350,23 @@ async def _token(settings: ClientSettings) -> AccessToken | None:
     if not isinstance(token, AccessToken) or not token_for_child(token):
         return None
     return token
+
+
+def _cached(
+    cache: EntityCache | None, kind: str, load: Callable[[str], Awaitable[Any]]
+) -> Callable[[str], Awaitable[Any]]:
+    """``load``, answered from ``cache`` when it holds ``(kind, key)``; what it loads is kept."""
+    if cache is None:
+        return load
+
+    async def get(key: str) -> Any:
+        value = cache.get(kind, key)
+        if value is None:
+            value = await load(key)
+            cache.put(kind, key, value)
+        return value
+
+    return get
 
 
 async def _attempt(load: Callable[[str], Awaitable[Any]], key: str, what: str) -> Any:

@@ -166,3 +166,22 @@ def test_a_snapshot_the_service_refuses_blocks_only_its_pipeline(
     assert finding.step == "score-stores" and snapshot in finding.message
     assert not blocked.deployable
     assert result.pipeline("zurich_store_forecast").deployable
+
+
+def test_a_cached_plan_is_the_same_and_a_second_one_reads_only_the_lists(
+    emu: Emulator, connection: Connection, sample_plan: Plan, tmp_path: Path
+) -> None:
+    cache = tmp_path / "v1-cache.sqlite"
+    first = plan(connection, all=True, cache=cache)
+    seq = emu.log.last_seq
+    second = plan(connection, all=True, cache=cache)
+    sent = [r["path"] for r in emu.request_log() if r["seq"] > seq]
+    selected = plan(connection, select=["weekly*"], cache=cache)
+
+    assert first.frame().equals(sample_plan.frame())
+    assert second.frame().equals(sample_plan.frame())
+    assert [c.version for p in second.pipelines for c in p.components] == [
+        c.version for p in sample_plan.pipelines for c in p.components
+    ]
+    assert len(sent) == 2, sent  # the endpoint list and the pipeline list
+    assert {p.pipeline_version for p in selected.pipelines} == {"1.0", "1.1", "2.0"}
