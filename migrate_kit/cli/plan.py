@@ -13,6 +13,7 @@ from migrate_kit.cli._shared import (
     connect_from,
     name_override,
 )
+from migrate_kit.convert.model import PLAN_SUMMARY_COLUMNS
 from migrate_kit.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -44,16 +45,7 @@ def add_name_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-PLAN_TABLE_COLUMNS = [
-    "pipeline_name",
-    "version",
-    "endpoint",
-    "deployment",
-    "is_default",
-    "verdict",
-    "blocking",
-    "warnings",
-]
+PLAN_TABLE_COLUMNS = PLAN_SUMMARY_COLUMNS[:-1]  # infos: in findings.md
 
 
 def _plan(args: argparse.Namespace) -> int:

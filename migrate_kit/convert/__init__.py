@@ -19,6 +19,7 @@ from migrate_kit.convert.files import write_plan
 from migrate_kit.convert.findings import Finding, Severity
 from migrate_kit.convert.model import (
     PLAN_COLUMNS,
+    PLAN_SUMMARY_COLUMNS,
     ComponentPlan,
     DeploymentPlan,
     EndpointPlan,
@@ -32,6 +33,7 @@ from migrate_kit.convert.plan import plan, select_pipelines
 
 __all__ = [
     "PLAN_COLUMNS",
+    "PLAN_SUMMARY_COLUMNS",
     "ComponentPlan",
     "DeploymentPlan",
     "EndpointPlan",

@@ -211,6 +211,18 @@ PLAN_COLUMNS = [
     "infos",
     "folder",
 ]
+#: The columns a person reads first (the command line's plan table, the plan panel's summary).
+PLAN_SUMMARY_COLUMNS = [
+    "pipeline_name",
+    "version",
+    "endpoint",
+    "deployment",
+    "is_default",
+    "verdict",
+    "blocking",
+    "warnings",
+    "infos",
+]
 
 
 @dataclass(frozen=True)

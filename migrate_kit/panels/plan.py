@@ -32,6 +32,7 @@ import ipywidgets as widgets
 from migrate_kit.convert import plan as make_plan
 from migrate_kit.convert.files import dump_yaml, findings_markdown
 from migrate_kit.convert.findings import Severity
+from migrate_kit.convert.model import PLAN_SUMMARY_COLUMNS
 from migrate_kit.errors import ConfigurationError
 from migrate_kit.inventory import BLOCKED, NEEDS_ATTENTION, READY
 from migrate_kit.panels._base import Panel
@@ -50,17 +51,7 @@ SEVERITY_COLOURS = {
     Severity.INFO: "#5c5c5c",
 }
 VERDICT_COLOURS = {READY: "#1f6f43", NEEDS_ATTENTION: "#8a5a00", BLOCKED: "#a4262c"}
-SUMMARY_COLUMNS = [
-    "pipeline_name",
-    "version",
-    "endpoint",
-    "deployment",
-    "is_default",
-    "verdict",
-    "blocking",
-    "warnings",
-    "infos",
-]
+SUMMARY_COLUMNS = PLAN_SUMMARY_COLUMNS
 FINDINGS_FILE = "findings.md"
 
 
