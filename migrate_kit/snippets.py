@@ -340,7 +340,10 @@ def _py(value: Any) -> str:
 
 def _headline(call: EndpointCall) -> str:
     v1_name = " ".join(call.v1_endpoint.split())
-    return f"# Start a job on batch endpoint {call.v2_endpoint} (was v1 endpoint {v1_name})."
+    # A v1 endpoint's callers post to PipelineEndpointSubmit; a standalone published
+    # pipeline's to PipelineSubmit/{id}.
+    was = "v1 endpoint" if "/PipelineEndpointSubmit/" in call.v1_url else "v1 published pipeline"
+    return f"# Start a job on batch endpoint {call.v2_endpoint} (was {was} {v1_name})."
 
 
 def _comment(note: str | None, indent: str) -> list[str]:

@@ -72,6 +72,8 @@ def test_migrate_rerun_report_and_rollback(
     for name in ("weekly-demand-forecast", "store-replenishment-endpoint", "price-elasticity"):
         assert f"/batchEndpoints/{name}" in callers or f"{name}." in callers, name
     assert "PipelineEndpointSubmit" in callers and "PipelineSubmit" in callers
+    assert "(was v1 endpoint weekly-demand-forecast)" in callers
+    assert "(was v1 published pipeline zurich_store_forecast)" in callers
     assert "invoke" in callers
     with (folder / "migration-report.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
