@@ -18,6 +18,7 @@ from typing import Any
 
 import nbformat
 import pytest
+import requests
 
 from migrate_kit import Ledger, ledger_frame
 from migrate_kit.cli.demo import NOTEBOOKS, NotebookFailed, run_notebook
@@ -184,13 +185,23 @@ def test_report_notebook_exports_the_ledger(workbook: Workbook) -> None:
 def test_no_notebook_shows_a_traceback_or_a_secret(
     workbook: Workbook, private_emulator: Emulator
 ) -> None:
-    secret = private_emulator.connection["env"]["IDENTITY_HEADER"]
+    env = private_emulator.connection["env"]
+    secret = env["IDENTITY_HEADER"]
+    token = requests.get(
+        env["IDENTITY_ENDPOINT"],
+        params={"api-version": "2019-08-01", "resource": private_emulator.base_url},
+        headers={"X-IDENTITY-HEADER": secret},
+        verify=private_emulator.connection["ca_bundle"],
+        timeout=10,
+    ).json()["access_token"]
     for name in NOTEBOOKS:
         nb = workbook.notebook(name)
         errors = [o for o in _outputs(nb) if o["output_type"] == "error"]
         assert errors == [], name
         text = json.dumps(nb)
         assert secret not in text, name
+        assert token.split(".")[0] + "." not in text, name  # no JWT of the emulator's
+        assert "sig=" not in text, name  # no SAS signature
         assert "Traceback" not in _text(nb), name
 
 
