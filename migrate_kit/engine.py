@@ -68,6 +68,9 @@ logger = logging.getLogger(__name__)
 FINGERPRINT_TAG = "migrate_kit_fingerprint"
 #: Statuses of one pipeline's outcome.
 MIGRATED, UNCHANGED, FAILED, BLOCKED = "migrated", "unchanged", "failed", "blocked"
+#: Progress statuses of a pipeline whose stage has started (its outcome comes later).
+REGISTERING, DEPLOYING = "registering", "deploying"
+WORKING = frozenset({REGISTERING, DEPLOYING})
 _RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 _ARM_WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 
@@ -76,7 +79,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Progress:
-    """One progress event: ``done`` of ``total`` pipelines finished; ``message`` says what."""
+    """One progress event: ``done`` of ``total`` pipelines finished; ``message`` says what.
+
+    ``status`` is a pipeline's outcome when it finishes (``migrated``, ``unchanged``,
+    ``failed``, ``blocked``; the test stage's ``passed``, ``failed``, ``skipped``), else what
+    it is doing now (:data:`WORKING`: ``registering``, ``deploying``; a job's status while it
+    is tested), with ``done`` unchanged.
+    """
 
     done: int
     total: int
@@ -281,10 +290,16 @@ class _Engine:
                     f"{endpoint_errors[endpoint.name]}"
                 )
             register = _register_fingerprint(pipeline)
-            self._stage(subject, stage, register, lambda: self._register(pipeline))
+            self._stage(
+                subject, stage, register, lambda: self._register(pipeline),
+                started=lambda: self._announce(pipeline, REGISTERING, total),
+            )  # fmt: skip
             stage = "deploy"
             deploy = _deployment_fingerprint(pipeline)
-            self._stage(subject, stage, deploy, lambda: self._deploy(pipeline))
+            self._stage(
+                subject, stage, deploy, lambda: self._deploy(pipeline),
+                started=lambda: self._announce(pipeline, DEPLOYING, total),
+            )  # fmt: skip
         except Exception as exc:  # one pipeline's failure never stops the others
             error = _describe(exc)
             label = f"{pipeline.pipeline_name} {pipeline.pipeline_version or ''}".strip()
@@ -313,6 +328,14 @@ class _Engine:
         self._report(outcome, total)
         return outcome
 
+    def _announce(self, pipeline: PipelinePlan, status: str, total: int) -> None:
+        """A stage of ``pipeline`` starts (it was not done already)."""
+        if self.progress is not None:
+            label = f"{pipeline.pipeline_name} {pipeline.pipeline_version or ''}".strip()
+            with self._lock:
+                done = self._done
+            self.progress(Progress(done, total, label, status))
+
     def _report(self, outcome: PipelineOutcome, total: int) -> None:
         with self._lock:
             self._done += 1
@@ -324,13 +347,21 @@ class _Engine:
     # -- stages ----------------------------------------------------------------------------
 
     def _stage(
-        self, subject: str, stage: str, fingerprint: str, apply: Callable[[], dict[str, Any]]
+        self,
+        subject: str,
+        stage: str,
+        fingerprint: str,
+        apply: Callable[[], dict[str, Any]],
+        *,
+        started: Callable[[], None] | None = None,
     ) -> bool:
         """Run ``apply`` unless the ledger has this stage done with this fingerprint; whether
-        it ran. Failures are recorded and raised."""
+        it ran (``started`` is called first when it does). Failures are recorded and raised."""
         last = self.ledger.stage(subject, stage)
         if last is not None and last.done and last.fingerprint == fingerprint:
             return False
+        if started is not None:
+            started()
         self.ledger.begin(self.migration_id, subject, stage, fingerprint=fingerprint)
         try:
             detail = apply()

@@ -20,7 +20,7 @@ import pytest
 from migrate_kit import Connection, plan
 from migrate_kit.convert.model import Plan
 from migrate_kit.emulator import Emulator
-from migrate_kit.engine import FINGERPRINT_TAG, MigrationResult, migrate
+from migrate_kit.engine import FINGERPRINT_TAG, WORKING, MigrationResult, Progress, migrate
 from migrate_kit.ledger import Ledger, endpoint_subject
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,10 +93,23 @@ def writes(emu: Emulator, since: int) -> list[tuple[str, str]]:
 def test_the_sample_migrates_and_a_rerun_sends_no_request(
     emu: Emulator, conn: Connection, sample_plan: Plan, tmp_path: Path
 ) -> None:
+    events: list[Progress] = []
+    rerun_events: list[Progress] = []
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
-        first = run(sample_plan, conn, ledger, tmp_path / "work", concurrency=4)
+        first = run(
+            sample_plan, conn, ledger, tmp_path / "work", concurrency=4, progress=events.append
+        )
         seq = emu.log.last_seq
-        again = run(sample_plan, conn, ledger, tmp_path / "work", concurrency=4)
+        again = run(
+            sample_plan, conn, ledger, tmp_path / "work", concurrency=4,
+            progress=rerun_events.append,
+        )  # fmt: skip
+
+        # each migrated pipeline is seen registering, then deploying, then migrated
+        weekly = [e.status for e in events if e.pipeline == "weekly-demand-forecast 1.1"]
+        assert weekly == ["registering", "deploying", "migrated"]
+        assert sorted(e.done for e in events if e.status not in WORKING) == list(range(1, 14))
+        assert {e.status for e in rerun_events} == {"unchanged", "blocked"}  # nothing started
 
         statuses = {o.pipeline_name: o.status for o in first.outcomes}
         assert {n for n, s in statuses.items() if s == "blocked"} == BLOCKED

@@ -277,11 +277,16 @@ def _progress_bar(total: int) -> Iterator[Callable[[Progress], None]]:
     """A tqdm bar on standard error (nothing when it is not a terminal) and a callback."""
     from tqdm import tqdm
 
+    from migrate_kit.engine import WORKING
+
     with tqdm(total=total, unit="pipeline", file=sys.stderr, disable=None, leave=False) as bar:
 
         def advance(event: Progress) -> None:
             bar.set_postfix_str(f"{event.pipeline}: {event.status}", refresh=False)
-            bar.update(1)
+            if event.status in WORKING:
+                bar.refresh()  # a stage started: shown, not counted
+            else:
+                bar.update(1)
 
         yield advance
 

@@ -3,14 +3,12 @@
 "Migrate selected" plans the selection when the session has no plan of it yet (as the plan step
 would), then runs :func:`migrate_kit.migrate` with the session's ledger. Each pipeline has a
 row (endpoint, deployment, status, and the reason when it failed or is blocked) that the
-engine's progress events fill in as pipelines finish; a bar counts them, and the log shows the
+engine's progress events fill in as each stage starts (``registering``, ``deploying``) and as
+pipelines finish; a bar counts the finished ones, and the log shows the
 ``migrate_kit`` loggers' lines (retries, failures) while it runs. "Resume migration" migrates
 the selection again: the ledger skips every stage already done, so only what failed or never
 ran is sent (with nothing selected any more, it reruns the last plan). ``session.migrated`` is
 bumped afterwards, which refreshes the report step.
-
-Known shortcoming: the engine reports a pipeline when it has finished, not when each stage
-starts, so a row says ``running`` from the start of the action until its pipeline is done.
 """
 
 from __future__ import annotations
@@ -163,7 +161,7 @@ class MigratePanel(Panel):
         self.progress.description = f"0 / {len(rows)}"
 
     def _on_progress(self, event: Progress) -> None:
-        """One pipeline finished (any worker thread)."""
+        """A pipeline's stage started, or the pipeline finished (any worker thread)."""
         self.progress.max = max(event.total, 1)
         self.progress.value = event.done
         self.progress.description = f"{event.done} / {event.total}"
