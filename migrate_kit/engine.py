@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from migrate_kit._streams import quiet_colour_resets
 from migrate_kit.convert.files import write_plan
 from migrate_kit.convert.findings import Severity
 from migrate_kit.convert.model import EndpointPlan, PipelinePlan, Plan
@@ -620,7 +621,8 @@ def migrate(
     )
     status = "failed"
     try:
-        outcomes, endpoint_errors = engine.run(plan)
+        with quiet_colour_resets():  # azure-ai-ml's blank line after each code upload
+            outcomes, endpoint_errors = engine.run(plan)
         result = MigrationResult(
             migration_id, tuple(outcomes), endpoint_errors, time.perf_counter() - started
         )

@@ -203,6 +203,7 @@ def test_no_notebook_shows_a_traceback_or_a_secret(
         assert token.split(".")[0] + "." not in text, name  # no JWT of the emulator's
         assert "sig=" not in text, name  # no SAS signature
         assert "Traceback" not in _text(nb), name
+        assert "\x1b[39m" not in _text(nb), name  # azure-ai-ml's colour resets are filtered
 
 
 # --- the inventory notebook's interactive path, driven from code -------------------------------
