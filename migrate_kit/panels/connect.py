@@ -76,7 +76,10 @@ def start_local_emulator(state_dir: Path | str | None = None) -> Path:
     """Start the local workspace emulator in this process and return its connection file.
 
     The emulator is seeded with the repository's sample workspace and runs until the kernel
-    ends (or :func:`stop_local_emulator`). ``state_dir`` keeps its state (a fresh temporary
+    ends (or :func:`stop_local_emulator`). When another process (the kernel of the previous
+    notebook, still open) already serves ``state_dir``, its connection file is returned and
+    that emulator is shared: it then stops with that kernel, and running this again starts
+    one here. ``state_dir`` keeps its state (a fresh temporary
     folder by default, removed when it stops). Calling it again returns the running one's
     connection file; asking for another state folder while one runs is an error.
     """
@@ -91,6 +94,12 @@ def start_local_emulator(state_dir: Path | str | None = None) -> Path:
                 )
             assert _local.connection_file is not None
             return _local.connection_file
+
+        if wanted is not None and _serving(wanted / "connection.json"):
+            # Another kernel (the previous notebook's, still open) serves this state folder:
+            # share its emulator rather than start a second server on the same SQLite state.
+            logger.info("Using the emulator another kernel serves from %s", wanted)
+            return wanted / "connection.json"
 
         from migrate_kit.emulator import Emulator
 
@@ -108,6 +117,25 @@ def start_local_emulator(state_dir: Path | str | None = None) -> Path:
         logger.info("Local emulator started at %s (state %s)", emulator.base_url, wanted)
         assert emulator.connection_file is not None
         return emulator.connection_file
+
+
+def _serving(connection_file: Path) -> bool:
+    """Whether the emulator of ``connection_file`` answers its health route (loopback only)."""
+    import ssl
+    import urllib.request
+
+    try:
+        info = json.loads(connection_file.read_text(encoding="utf-8"))
+        base_url = str(info["base_url"]).rstrip("/")
+        if not base_url.startswith(("https://127.0.0.1:", "https://localhost:")):
+            return False
+        context = ssl.create_default_context(cafile=str(info["ca_bundle"]))
+        with urllib.request.urlopen(
+            f"{base_url}/_emulator/health", context=context, timeout=2
+        ) as answer:
+            return bool(answer.status == 200)
+    except (OSError, ValueError, KeyError, ssl.SSLError):
+        return False
 
 
 def stop_local_emulator() -> None:

@@ -17,7 +17,12 @@ from migrate_kit import connect
 from migrate_kit.emulator import Emulator
 from migrate_kit.errors import ConfigurationError
 from migrate_kit.panels import ConnectPanel, Session
-from migrate_kit.panels.connect import make_credential, stop_local_emulator, token_identity
+from migrate_kit.panels.connect import (
+    make_credential,
+    start_local_emulator,
+    stop_local_emulator,
+    token_identity,
+)
 
 WORKSPACE = "workspace 'mlw-contoso-forecast'"
 
@@ -204,3 +209,20 @@ def test_who_comes_from_the_token_claims() -> None:
     assert token_identity(_token({"appid": "app-1", "oid": "1"})) == "application app-1"
     assert token_identity(_token({"oid": "o-1"})) == "object o-1"
     assert token_identity("not-a-jwt") == "an identity whose token could not be read"
+
+
+def test_a_state_folder_another_process_serves_is_shared_not_served_twice(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    from migrate_kit.panels import connect as connect_module
+
+    shared = start_local_emulator(emulator.state_dir)  # served by the test run's emulator
+    assert shared == emulator.state_dir / "connection.json"
+    assert connect_module._local is None  # nothing started in this process
+
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    (stale / "connection.json").write_text(
+        json.dumps({"base_url": "https://127.0.0.1:9", "ca_bundle": str(stale / "ca.pem")})
+    )
+    assert not connect_module._serving(stale / "connection.json")  # a dead one is not used
