@@ -68,31 +68,35 @@ def write_pipeline(pipeline: PipelinePlan, endpoint: EndpointPlan, out: Path) ->
     folder.mkdir(parents=True, exist_ok=True)
     for owned in ("components", "code"):
         shutil.rmtree(folder / owned, ignore_errors=True)
-    written = [_write(folder / FINDINGS_FILE, findings_markdown(pipeline, endpoint))]
+    written = [_write(folder / name, text) for name, text in pipeline_texts(pipeline, endpoint)]
     if not pipeline.deployable:
         for stale in ("pipeline.yml", "deployment.yml"):
             (folder / stale).unlink(missing_ok=True)
         return written
-
     for component in pipeline.components:
-        written.append(_write(folder / component.yaml_path, dump_yaml(component.spec)))
         if component.code_folder and component.snapshot_id:
             written.extend(
                 extract_snapshot(
                     pipeline.snapshots[component.snapshot_id], folder / component.code_folder
                 )
             )
-    assert pipeline.pipeline_component is not None and pipeline.deployment is not None
-    written.append(
-        _write(
-            folder / pipeline.pipeline_component.yaml_path,
-            dump_yaml(pipeline.pipeline_component.spec),
-        )
-    )
-    written.append(
-        _write(folder / pipeline.deployment.yaml_path, dump_yaml(pipeline.deployment.spec))
-    )
     return written
+
+
+def pipeline_texts(pipeline: PipelinePlan, endpoint: EndpointPlan) -> list[tuple[str, str]]:
+    """The text files of one pipeline's folder, as ``(path in the folder, text)``: the findings,
+    then (when it can be deployed) each step component, the pipeline component and the
+    deployment. The code folders come from the snapshots (:func:`extract_snapshot`)."""
+    texts = [(FINDINGS_FILE, findings_markdown(pipeline, endpoint))]
+    if not pipeline.deployable:
+        return texts
+    assert pipeline.pipeline_component is not None and pipeline.deployment is not None
+    texts += [(c.yaml_path, dump_yaml(c.spec)) for c in pipeline.components]
+    texts.append(
+        (pipeline.pipeline_component.yaml_path, dump_yaml(pipeline.pipeline_component.spec))
+    )
+    texts.append((pipeline.deployment.yaml_path, dump_yaml(pipeline.deployment.spec)))
+    return texts
 
 
 def extract_snapshot(data: bytes, target: Path) -> list[Path]:

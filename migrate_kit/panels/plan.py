@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from migrate_kit.convert import plan as make_plan
-from migrate_kit.convert.files import dump_yaml, findings_markdown
+from migrate_kit.convert.files import dump_yaml, pipeline_texts
 from migrate_kit.convert.findings import Severity
 from migrate_kit.convert.model import PLAN_SUMMARY_COLUMNS
 from migrate_kit.errors import ConfigurationError
@@ -52,7 +52,6 @@ SEVERITY_COLOURS = {
 }
 VERDICT_COLOURS = {READY: "#1f6f43", NEEDS_ATTENTION: "#8a5a00", BLOCKED: "#a4262c"}
 SUMMARY_COLUMNS = PLAN_SUMMARY_COLUMNS
-FINDINGS_FILE = "findings.md"
 
 
 class PlanPanel(Panel):
@@ -65,6 +64,7 @@ class PlanPanel(Panel):
         self.session = session
         # override key -> the v1 endpoint (or standalone pipeline) name it was made for
         self._override_groups: dict[str, str] = {}
+        self._files: dict[str, str] = {}  # the chosen pipeline's files, by path
 
         self.plan_button = widgets.Button(
             description="Plan selected",
@@ -279,6 +279,7 @@ class PlanPanel(Panel):
     def _show_pipeline(self) -> None:
         chosen = self._chosen()
         if chosen is None:
+            self._files = {}
             self.file_choice.options = []
             self._show_file()
             return
@@ -287,19 +288,19 @@ class PlanPanel(Panel):
         self.deployment_name.value = pipeline.deployment.name if pipeline.deployment else ""
         component = pipeline.pipeline_component
         self.component_name.value = component.name if component else ""
-        files = list(pipeline_files(endpoint, pipeline))
+        self._files = pipeline_files(endpoint, pipeline)
+        files = list(self._files)
         current = self.file_choice.value
         self.file_choice.options = files
         self.file_choice.value = current if current in files else files[0]
         self._show_file()
 
     def _show_file(self) -> None:
-        chosen = self._chosen()
         name = self.file_choice.value
-        if chosen is None or not name:
+        if not name or name not in self._files:
             self.file_view.value = ""
             return
-        text = pipeline_files(*chosen).get(name, "")
+        text = self._files[name]
         self.file_view.value = (
             "<pre style='max-height:30em;overflow:auto;border:1px solid #ddd;padding:4px'>"
             f"{html.escape(text)}</pre>"
@@ -308,21 +309,12 @@ class PlanPanel(Panel):
 
 def pipeline_files(endpoint: EndpointPlan, pipeline: PipelinePlan) -> dict[str, str]:
     """The files the plan writes for one pipeline, by path relative to the plan folder (the
-    findings first), generated from the plan as :func:`write_plan` writes them."""
-    files = {f"{pipeline.folder}/{FINDINGS_FILE}": findings_markdown(pipeline, endpoint)}
-    if not pipeline.deployable:
-        return files
-    assert pipeline.pipeline_component is not None and pipeline.deployment is not None
-    if endpoint.deployments:
+    findings first, then its endpoint's), as :func:`write_plan` writes them."""
+    texts = pipeline_texts(pipeline, endpoint)
+    files = {f"{pipeline.folder}/{name}": text for name, text in texts[:1]}
+    if pipeline.deployable and endpoint.deployments:
         files[f"{endpoint.name}/{endpoint.yaml_path}"] = dump_yaml(endpoint.spec)
-    files[f"{pipeline.folder}/{pipeline.pipeline_component.yaml_path}"] = dump_yaml(
-        pipeline.pipeline_component.spec
-    )
-    files[f"{pipeline.folder}/{pipeline.deployment.yaml_path}"] = dump_yaml(
-        pipeline.deployment.spec
-    )
-    for component in pipeline.components:
-        files[f"{pipeline.folder}/{component.yaml_path}"] = dump_yaml(component.spec)
+    files.update((f"{pipeline.folder}/{name}", text) for name, text in texts[1:])
     return files
 
 
