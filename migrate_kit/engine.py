@@ -109,6 +109,11 @@ class PipelineOutcome:
     error: str | None = None
     writes: int = 0  # ARM writes this run made for it
 
+    @property
+    def label(self) -> str:
+        """``name version``, as the progress events name the pipeline."""
+        return f"{self.pipeline_name} {self.pipeline_version or ''}".strip()
+
 
 @dataclass(frozen=True)
 class MigrationResult:
@@ -303,8 +308,7 @@ class _Engine:
             )  # fmt: skip
         except Exception as exc:  # one pipeline's failure never stops the others
             error = _describe(exc)
-            label = f"{pipeline.pipeline_name} {pipeline.pipeline_version or ''}".strip()
-            logger.warning("%s: %s failed: %s", label, stage, error)
+            logger.warning("%s: %s failed: %s", pipeline.label, stage, error)
             outcome = PipelineOutcome(
                 subject,
                 pipeline.pipeline_name,
@@ -332,18 +336,16 @@ class _Engine:
     def _announce(self, pipeline: PipelinePlan, status: str, total: int) -> None:
         """A stage of ``pipeline`` starts (it was not done already)."""
         if self.progress is not None:
-            label = f"{pipeline.pipeline_name} {pipeline.pipeline_version or ''}".strip()
             with self._lock:
                 done = self._done
-            self.progress(Progress(done, total, label, status))
+            self.progress(Progress(done, total, pipeline.label, status))
 
     def _report(self, outcome: PipelineOutcome, total: int) -> None:
         with self._lock:
             self._done += 1
             done = self._done
         if self.progress is not None:
-            label = f"{outcome.pipeline_name} {outcome.pipeline_version or ''}".strip()
-            self.progress(Progress(done, total, label, outcome.status, outcome.error or ""))
+            self.progress(Progress(done, total, outcome.label, outcome.status, outcome.error or ""))
 
     # -- stages ----------------------------------------------------------------------------
 

@@ -257,9 +257,8 @@ def render_result(result: MigrationResult) -> str:
     """One line per pipeline, then the counts and any endpoint problems."""
     lines = []
     for o in result.outcomes:
-        label = f"{o.pipeline_name} {o.pipeline_version or ''}".strip()
         target = f"{o.endpoint}/{o.deployment}" if o.deployment else o.endpoint
-        line = f"{o.status:<10} {label:<48} -> {target}"
+        line = f"{o.status:<10} {o.label:<48} -> {target}"
         if o.error:
             line += f"\n           {o.stage}: {o.error}"
         lines.append(line)

@@ -68,8 +68,7 @@ def _plan(args: argparse.Namespace) -> int:
     for pipeline in result.pipelines:
         first = next((f for f in pipeline.findings if f.severity is Severity.BLOCKING), None)
         if first is not None:
-            where = f"{pipeline.pipeline_name} {pipeline.pipeline_version or ''}".strip()
-            print(f"blocked: {where}: {first.describe()}")
+            print(f"blocked: {pipeline.label}: {first.describe()}")
     print(f"Wrote {len(written)} files to {args.out}", file=sys.stderr)
     return 0
 

@@ -156,6 +156,11 @@ class PipelinePlan:
     snapshots: Mapping[str, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     @property
+    def label(self) -> str:
+        """``name version``: how messages, progress events and panels name the pipeline."""
+        return f"{self.pipeline_name} {self.pipeline_version or ''}".strip()
+
+    @property
     def verdict(self) -> str:
         """``ready``, ``needs attention`` or ``blocked`` (see :func:`verdict_of`)."""
         return verdict_of(self.findings)

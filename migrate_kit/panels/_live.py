@@ -32,7 +32,7 @@ from migrate_kit.redact import redact
 
 if TYPE_CHECKING:
     from migrate_kit.connection import Connection
-    from migrate_kit.convert.model import PipelinePlan, Plan
+    from migrate_kit.convert.model import Plan
     from migrate_kit.panels._base import Panel
     from migrate_kit.panels._session import Session
 
@@ -40,7 +40,6 @@ __all__ = [
     "LiveLog",
     "RowTable",
     "current_plan",
-    "label_of",
     "refresh_quietly",
     "require_connection",
 ]
@@ -99,11 +98,6 @@ def current_plan(session: Session) -> Plan:
             ) from None
         session.plan = planned
     return planned
-
-
-def label_of(pipeline: PipelinePlan) -> str:
-    """``name version``, as the engine's progress events name a pipeline."""
-    return f"{pipeline.pipeline_name} {pipeline.pipeline_version or ''}".strip()
 
 
 def refresh_quietly(panel: Panel, action: Callable[[], Any], what: str) -> None:

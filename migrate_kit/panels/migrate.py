@@ -24,7 +24,6 @@ from migrate_kit.panels._live import (
     LiveLog,
     RowTable,
     current_plan,
-    label_of,
     require_connection,
 )
 
@@ -147,8 +146,8 @@ class MigratePanel(Panel):
             for p in endpoint.pipelines:
                 deployment = p.deployment.name if p.deployment and p.deployable else ""
                 status = "running" if p.deployable else "blocked"
-                rows[label_of(p)] = {
-                    "pipeline": label_of(p),
+                rows[p.label] = {
+                    "pipeline": p.label,
                     "endpoint": endpoint.name,
                     "deployment": deployment,
                     "status": status,
@@ -171,9 +170,8 @@ class MigratePanel(Panel):
 
     def _finish(self, result: MigrationResult) -> None:
         for o in result.outcomes:
-            label = f"{o.pipeline_name} {o.pipeline_version or ''}".strip()
             detail = f"{o.stage}: {o.error}" if o.error else f"{o.writes} writes"
-            self.table.update(label, status=o.status, detail=detail)
+            self.table.update(o.label, status=o.status, detail=detail)
         for endpoint, error in result.endpoint_errors.items():
             self.log.write(f"batch endpoint {endpoint}: {error}", level="ERROR")
 

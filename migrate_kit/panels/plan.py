@@ -238,8 +238,7 @@ class PlanPanel(Panel):
         self.findings.value = findings_html(result)
         options = [
             (
-                f"{p.pipeline_name} {p.pipeline_version or ''} → {e.name}/"
-                f"{p.deployment.name if p.deployment else '(not deployable)'}",
+                f"{p.label} → {e.name}/{p.deployment.name if p.deployment else '(not deployable)'}",
                 p.pipeline_id,
             )
             for e in result.endpoints
@@ -364,7 +363,7 @@ def findings_html(result: Plan) -> str:
                 if pipeline.count(s)
             )
             summary = (
-                f"{e(pipeline.pipeline_name)} {e(pipeline.pipeline_version or '')} → "
+                f"{e(pipeline.label)} → "
                 f"{e(endpoint.name)}: <b style='color:{colour}'>{e(pipeline.verdict)}</b>"
                 + (f" ({e(counts)})" if counts else "")
             )

@@ -35,7 +35,6 @@ from migrate_kit.panels._live import (
     LiveLog,
     RowTable,
     current_plan,
-    label_of,
     refresh_quietly,
     require_connection,
 )
@@ -82,7 +81,7 @@ class InputForm:
         target = (
             f"{pipeline.endpoint_name}/{pipeline.deployment.name if pipeline.deployment else ''}"
         )
-        head = f"<b>{html.escape(label_of(pipeline))}</b> → {html.escape(target)}"
+        head = f"<b>{html.escape(pipeline.label)}</b> → {html.escape(target)}"
         rows: list[widgets.Widget] = [widgets.HTML(head)]
         rows += [f.widget for f in self.fields.values()]
         if not self.fields:
@@ -213,7 +212,7 @@ class TestPanel(Panel):
         self.forms = forms
         self.forms_box.children = [f.widget for f in forms.values()]
 
-        waiting = [label_of(p) for p in pipelines if p.pipeline_id not in deployed]
+        waiting = [p.label for p in pipelines if p.pipeline_id not in deployed]
         if not pipelines:
             note = "Select and plan pipelines, then migrate them, to test them here."
         elif waiting:
@@ -310,7 +309,7 @@ class TestPanel(Panel):
         for p in planned.pipelines:
             if p.pipeline_id in self.forms:
                 target = f"{p.endpoint_name}/{p.deployment.name if p.deployment else ''}"
-                rows[label_of(p)] = {"pipeline": label_of(p), "target": target, "status": "queued"}
+                rows[p.label] = {"pipeline": p.label, "target": target, "status": "queued"}
         self.table.reset(rows)
         self.progress.max = max(len(rows), 1)
         self.progress.value = 0

@@ -89,7 +89,7 @@ def resolve_values(
     for pipeline in pipelines:
         if not pipeline.deployable:
             continue
-        label = f"{pipeline.pipeline_name} {pipeline.pipeline_version or ''}".strip()
+        label = pipeline.label
         known = {i.v1_name for i in pipeline.invoke_inputs}
         sides = [("", v2_given)]
         if v1_given is not None and v1_given != v2_given:
