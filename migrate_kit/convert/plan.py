@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from migrate_kit.connection import Connection
     from migrate_kit.v1.reader import V1Reader
 
-__all__ = ["plan", "select_pipelines"]
+__all__ = ["plan", "select_pipelines", "selects"]
 
 logger = logging.getLogger(__name__)
 
@@ -135,15 +135,25 @@ def select_pipelines(
         hits = {
             p.id
             for p in pipelines
-            if p.id == pattern
-            or fnmatch.fnmatchcase(p.name, pattern)
-            or fnmatch.fnmatchcase(f"{p.name} {p.version}", pattern)
-            or any(fnmatch.fnmatchcase(name, pattern) for name in endpoint_names.get(p.id, []))
+            if selects(pattern, p.id, p.name, p.version, endpoint_names.get(p.id, ()))
         }
         if not hits:
             unmatched.append(pattern)
         chosen |= hits
     return [p for p in pipelines if p.id in chosen], unmatched
+
+
+def selects(
+    pattern: str, pipeline_id: str, name: str, version: str | None, endpoints: Iterable[str] = ()
+) -> bool:
+    """Whether a ``--select`` pattern selects a pipeline: its id, or a shell-style glob on its
+    name, its ``name version`` or the name of a v1 endpoint it is a version of."""
+    return (
+        pipeline_id == pattern
+        or fnmatch.fnmatchcase(name, pattern)
+        or fnmatch.fnmatchcase(f"{name} {version}", pattern)
+        or any(fnmatch.fnmatchcase(endpoint, pattern) for endpoint in endpoints)
+    )
 
 
 def _reader(source: Connection | V1Reader | None, cache: Path | str | None) -> V1Reader:

@@ -21,14 +21,17 @@ from typing import Any, TypeVar
 import ipywidgets as widgets
 
 from migrate_kit.errors import MigrateKitError, describe
+from migrate_kit.inventory import BLOCKED, NEEDS_ATTENTION, READY
 
-__all__ = ["Panel", "message_html"]
+__all__ = ["VERDICT_COLOURS", "Panel", "message_html"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _COLOURS = {"info": "#1f6f43", "error": "#a4262c", "working": "#5c5c5c"}
+#: The colour of each inventory verdict, wherever a panel shows one.
+VERDICT_COLOURS = {READY: "#1f6f43", NEEDS_ATTENTION: "#8a5a00", BLOCKED: "#a4262c"}
 
 
 def message_html(kind: str, text: str) -> str:

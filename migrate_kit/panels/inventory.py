@@ -16,7 +16,6 @@ between steps.
 
 from __future__ import annotations
 
-import fnmatch
 import html
 import logging
 from collections.abc import Iterable, Sequence
@@ -25,9 +24,10 @@ from typing import TYPE_CHECKING, Any, cast
 import ipywidgets as widgets
 from itables.widget import ITable
 
+from migrate_kit.convert.plan import selects
 from migrate_kit.errors import ConfigurationError
 from migrate_kit.inventory import BLOCKED, NEEDS_ATTENTION, READY, inventory
-from migrate_kit.panels._base import Panel
+from migrate_kit.panels._base import VERDICT_COLOURS, Panel
 from migrate_kit.panels._session import Session
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ TABLE_COLUMNS = [
     "verdict",
     "id",
 ]
-VERDICT_COLOURS = {READY: "#1f6f43", NEEDS_ATTENTION: "#8a5a00", BLOCKED: "#a4262c"}
 _ALL = ""  # the filters' "no filter" value
 _NO_ENDPOINT = "\x00none"  # the endpoint filter's "no v1 endpoint" value
 _TABLE_OPTIONS: dict[str, Any] = {
@@ -532,12 +531,9 @@ def _list(items: Iterable[Any], colour: str | None = None) -> str:
 
 
 def _matches(row: dict[str, Any], pattern: str) -> bool:
-    name, version = str(row["pipeline_name"]), row["version"]
-    return (
-        row["pipeline_id"] == pattern
-        or fnmatch.fnmatchcase(name, pattern)
-        or fnmatch.fnmatchcase(f"{name} {version}", pattern)
-        or (_present(row["endpoint"]) and fnmatch.fnmatchcase(str(row["endpoint"]), pattern))
+    endpoints = [str(row["endpoint"])] if _present(row["endpoint"]) else []
+    return selects(
+        pattern, str(row["pipeline_id"]), str(row["pipeline_name"]), row["version"], endpoints
     )
 
 

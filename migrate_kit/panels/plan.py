@@ -34,8 +34,8 @@ from migrate_kit.convert.files import dump_yaml, pipeline_texts
 from migrate_kit.convert.findings import Severity
 from migrate_kit.convert.model import PLAN_SUMMARY_COLUMNS
 from migrate_kit.errors import ConfigurationError
-from migrate_kit.inventory import BLOCKED, NEEDS_ATTENTION, READY
-from migrate_kit.panels._base import Panel
+from migrate_kit.inventory import BLOCKED
+from migrate_kit.panels._base import VERDICT_COLOURS, Panel
 from migrate_kit.panels._session import Session
 
 if TYPE_CHECKING:
@@ -50,7 +50,6 @@ SEVERITY_COLOURS = {
     Severity.WARNING: "#8a5a00",
     Severity.INFO: "#5c5c5c",
 }
-VERDICT_COLOURS = {READY: "#1f6f43", NEEDS_ATTENTION: "#8a5a00", BLOCKED: "#a4262c"}
 SUMMARY_COLUMNS = PLAN_SUMMARY_COLUMNS
 
 
