@@ -1,4 +1,6 @@
-"""Keeps azure-ai-ml's colour-reset lines out of standard error while migrate_kit works.
+"""Keeps azure-ai-ml's own output out of what migrate_kit's faces (command line, panels) show.
+
+:func:`quiet_azure_ml` silences its logger below CRITICAL (see there).
 
 After every code upload azure-ai-ml 1.35 prints ``Fore.RESET + "\\n"`` to ``sys.stderr``
 (``_artifacts/_blob_storage_helper.py``), whatever ``show_progress`` says: in a notebook each
@@ -15,12 +17,13 @@ lines are harmless either way.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import threading
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-__all__ = ["quiet_colour_resets"]
+__all__ = ["quiet_azure_ml", "quiet_colour_resets"]
 
 _RESET = "\x1b[39m"
 _lock = threading.Lock()
@@ -68,3 +71,17 @@ def quiet_colour_resets() -> Iterator[None]:
                 if sys.stderr is _installed:
                     sys.stderr = _installed.stream
                 _installed = None
+
+
+def quiet_azure_ml(verbosity: int) -> None:
+    """Keep azure-ai-ml's own log lines out of the output unless ``-vv`` was given.
+
+    On import, azure-ai-ml sets its logger to INFO with a stream handler of its own, so the
+    logging set up before the import cannot reach it; it then reports every lookup that finds
+    nothing (which the engine does before each create) as an ERROR, and every experimental class
+    it uses as a WARNING. Call this after the import, before the first MLClient call.
+    """
+    import azure.ai.ml  # noqa: F401  (the import is what installs its handler)
+
+    if verbosity < 2:
+        logging.getLogger("azure.ai.ml").setLevel(logging.CRITICAL)

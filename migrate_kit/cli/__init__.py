@@ -82,7 +82,7 @@ def _configure_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbosity < 2:
         # azure-core and azure-identity are chatty at INFO (one line per header set);
-        # azure-ai-ml needs more (``_shared.quiet_azure_ml``) once it is imported.
+        # azure-ai-ml needs more (``_streams.quiet_azure_ml``) once it is imported.
         logging.getLogger("azure").setLevel(logging.WARNING)
 
 

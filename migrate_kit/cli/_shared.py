@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from migrate_kit._streams import quiet_azure_ml
 from migrate_kit.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -114,17 +114,3 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected at least 1, got {text!r}")
     return value
-
-
-def quiet_azure_ml(verbosity: int) -> None:
-    """Keep azure-ai-ml's own log lines out of the output unless ``-vv`` was given.
-
-    On import, azure-ai-ml sets its logger to INFO with a stream handler of its own, so the
-    logging set up before the import cannot reach it; it then reports every lookup that finds
-    nothing (which the engine does before each create) as an ERROR, and every experimental class
-    it uses as a WARNING. Call this after the import, before the first MLClient call.
-    """
-    import azure.ai.ml  # noqa: F401  (the import is what installs its handler)
-
-    if verbosity < 2:
-        logging.getLogger("azure.ai.ml").setLevel(logging.CRITICAL)

@@ -107,7 +107,7 @@ class MigratePanel(Panel):
         return self._run(self._last_plan, resuming=True)
 
     def _run(self, planned: Plan, *, resuming: bool) -> MigrationResult:
-        from migrate_kit.cli._shared import quiet_azure_ml
+        from migrate_kit._streams import quiet_azure_ml
         from migrate_kit.engine import migrate
         from migrate_kit.ledger import Ledger
 

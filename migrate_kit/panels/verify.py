@@ -236,7 +236,7 @@ class TestPanel(Panel):
 
     def test(self) -> list[TestOutcome]:
         """Test the forms' pipelines with their values; what "Test selected" runs."""
-        from migrate_kit.cli._shared import quiet_azure_ml
+        from migrate_kit._streams import quiet_azure_ml
         from migrate_kit.ledger import Ledger
 
         connection = require_connection(self.session)
