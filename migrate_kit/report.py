@@ -56,6 +56,7 @@ __all__ = [
     "export_report",
     "ledger_frame",
     "prepare_report",
+    "status_counts",
     "summary_by_blocking_reason",
     "summary_by_status",
 ]
@@ -158,6 +159,14 @@ def prepare_report(frame: pd.DataFrame) -> pd.DataFrame:
 def summary_by_status(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns ``status, count``: one row per entry of ``STATUSES``, in that order."""
     return _by_status(prepare_report(frame))
+
+
+def status_counts(frame: pd.DataFrame) -> str:
+    """``"11 tested, 2 blocked"``: the non-zero counts of :func:`summary_by_status`, in its
+    order ("" for an empty frame)."""
+    summary = summary_by_status(frame)
+    pairs = zip(summary["status"], summary["count"], strict=True)
+    return ", ".join(f"{n} {status}" for status, n in pairs if n)
 
 
 def summary_by_blocking_reason(frame: pd.DataFrame) -> pd.DataFrame:

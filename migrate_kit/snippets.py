@@ -44,9 +44,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from migrate_kit.ledger import Ledger
 
 __all__ = [
+    "CALLERS_FILE",
     "DATA_TYPES",
     "INPUT_TYPES",
     "LITERAL_TYPES",
@@ -58,12 +61,15 @@ __all__ = [
     "snippets_markdown",
     "token_scope",
     "typed_literal",
+    "write_callers",
 ]
 
 InputType = Literal["string", "integer", "number", "boolean", "uri_folder", "uri_file"]
 LITERAL_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean")
 DATA_TYPES: tuple[str, ...] = ("uri_folder", "uri_file")
 INPUT_TYPES: tuple[str, ...] = LITERAL_TYPES + DATA_TYPES
+#: The callers' snippets file a report folder gets (:func:`write_callers`).
+CALLERS_FILE = "callers.md"
 
 _JOB_INPUT_TYPE = {"uri_folder": "UriFolder", "uri_file": "UriFile"}
 _WORKSPACE = re.compile(
@@ -525,6 +531,16 @@ def _fence(text: str, language: str) -> list[str]:
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return [f"{fence}{language}", text.rstrip("\n"), fence]
+
+
+def write_callers(calls: Iterable[EndpointCall], folder: Path) -> Path:
+    """Write :func:`snippets_markdown` of ``calls``, redacted, as ``<folder>/callers.md``."""
+    from migrate_kit.redact import redact
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CALLERS_FILE
+    path.write_text(redact(snippets_markdown(calls)), encoding="utf-8")
+    return path
 
 
 def endpoint_calls(ledger: Ledger) -> list[EndpointCall]:

@@ -40,7 +40,6 @@ NOTEBOOKS = (
     "04_test.ipynb",
     "05_report.ipynb",
 )
-_STATUS_ORDER = ("verified", "tested", "migrated", "pending", "failed", "blocked")
 
 
 class NotebookFailed(MigrateKitError):
@@ -139,6 +138,7 @@ def run_notebook(
 
 def _demo(args: argparse.Namespace) -> int:
     from migrate_kit.emulator import Emulator
+    from migrate_kit.report import status_counts
 
     logging.getLogger("papermill").setLevel(logging.WARNING if args.verbose < 2 else logging.DEBUG)
     folder = notebooks_folder()
@@ -181,7 +181,7 @@ def _demo(args: argparse.Namespace) -> int:
                 print(f"{time.perf_counter() - began:5.1f} s")
     report = _ledger_report(ledger_path)
     print(f"\nDone in {time.perf_counter() - started:.0f} s. {_summary(report)}")
-    print(f"By status: {_by_status(report)}\n")
+    print(f"By status: {status_counts(report) or 'nothing in the ledger'}\n")
     print(f"Executed notebooks  {executed}")
     print(f"Plan (YAML, code)   {out / 'plan'}")
     print(f"Ledger              {ledger_path}")
@@ -225,14 +225,6 @@ def _summary(report: pd.DataFrame) -> str:
     return f"{len(report)} published pipelines: " + ", ".join(
         p for p in parts if not p.startswith("0 ")
     )
-
-
-def _by_status(report: pd.DataFrame) -> str:
-    counts = report["status"].value_counts()
-    ordered = [s for s in _STATUS_ORDER if s in counts] + sorted(
-        set(counts.index) - set(_STATUS_ORDER)
-    )
-    return ", ".join(f"{int(counts[s])} {s}" for s in ordered) or "nothing in the ledger"
 
 
 def _jupyter_command(folder: Path) -> str:

@@ -292,9 +292,8 @@ def _progress_bar(total: int) -> Iterator[Callable[[Progress], None]]:
 
 def _report(args: argparse.Namespace) -> int:
     from migrate_kit.ledger import Ledger
-    from migrate_kit.redact import redact
-    from migrate_kit.report import export_report, ledger_frame, summary_by_status
-    from migrate_kit.snippets import endpoint_calls, snippets_markdown
+    from migrate_kit.report import export_report, ledger_frame, status_counts
+    from migrate_kit.snippets import endpoint_calls, write_callers
 
     if not args.ledger.exists():
         from migrate_kit.errors import ConfigurationError
@@ -309,13 +308,8 @@ def _report(args: argparse.Namespace) -> int:
         export_report(frame, args.out / f"migration-report.{fmt}", fmt)
         for fmt in (args.format or _FORMATS)
     ]
-    callers = args.out / "callers.md"
-    callers.write_text(redact(snippets_markdown(calls)), encoding="utf-8")
-    written.append(callers)
-    summary = summary_by_status(frame)
-    pairs = zip(summary["status"], summary["count"], strict=True)
-    counts = ", ".join(f"{n} {status}" for status, n in pairs if n)
-    print(f"{len(frame)} published pipelines: {counts or 'none'}")
+    written.append(write_callers(calls, args.out))
+    print(f"{len(frame)} published pipelines: {status_counts(frame) or 'none'}")
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -131,7 +131,7 @@ class ReportPanel(Panel):
         """Write the report in ``fmt`` (csv, xlsx, html, md) under ``session.report_dir`` and
         link it; Markdown also writes ``callers.md``. Returns the report's path."""
         from migrate_kit.report import export_report
-        from migrate_kit.snippets import snippets_markdown
+        from migrate_kit.snippets import write_callers
 
         if not self.session.ledger_path.exists():
             raise ConfigurationError(
@@ -143,9 +143,7 @@ class ReportPanel(Panel):
         path = export_report(frame, folder / f"migration-report.{fmt}", fmt)
         self.written[fmt] = path
         if fmt == "md":
-            callers = folder / "callers.md"
-            callers.write_text(redact(snippets_markdown(calls)), encoding="utf-8")
-            self.written["callers"] = callers
+            self.written["callers"] = write_callers(calls, folder)
         self.links.value = _links_html(self.written)
         self.info(f"Wrote {path}.")
         return path
@@ -192,13 +190,11 @@ def _empty_frame() -> pd.DataFrame:
 
 def _summary_html(frame: pd.DataFrame) -> str:
     from migrate_kit._report_render import status_chart
-    from migrate_kit.report import summary_by_status
+    from migrate_kit.report import status_counts, summary_by_status
 
-    by_status = summary_by_status(frame)
-    pairs = zip(by_status["status"], by_status["count"], strict=True)
-    counts = ", ".join(f"{n} {status}" for status, n in pairs if n) or "none"
-    line = f"{len(frame)} published pipelines: {counts}"
-    return f'<p class="mk-summary">{html.escape(line)}</p>{status_chart(by_status)}'
+    line = f"{len(frame)} published pipelines: {status_counts(frame) or 'none'}"
+    chart = status_chart(summary_by_status(frame))
+    return f'<p class="mk-summary">{html.escape(line)}</p>{chart}'
 
 
 def _links_html(written: Mapping[str, Path]) -> str:
