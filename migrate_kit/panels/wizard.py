@@ -27,15 +27,8 @@ __all__ = ["STEPS", "Wizard"]
 
 logger = logging.getLogger(__name__)
 
-#: The steps, in order: (name in ``Wizard.panels``, tab title).
-STEPS = (
-    ("connect", "1. Connect"),
-    ("inventory", "2. Inventory"),
-    ("plan", "3. Plan"),
-    ("migrate", "4. Migrate"),
-    ("test", "5. Test"),
-    ("report", "6. Report"),
-)
+#: The steps, in order, by their name in ``Wizard.panels`` (each tab shows its panel's title).
+STEPS = ("connect", "inventory", "plan", "migrate", "test", "report")
 
 
 class Wizard:
@@ -66,8 +59,8 @@ class Wizard:
             "report": ReportPanel(s),
         }
         self.tabs = widgets.Tab(
-            children=[self.panels[name].widget for name, _ in STEPS],
-            titles=[title for _, title in STEPS],
+            children=[self.panels[name].widget for name in STEPS],
+            titles=[self.panels[name].title for name in STEPS],
             selected_index=0,
         )
         self.back_button = widgets.Button(description="Back", icon="arrow-left")
@@ -86,15 +79,14 @@ class Wizard:
     @property
     def step(self) -> str:
         """The name of the step shown (``"connect"`` ... ``"report"``)."""
-        return STEPS[self.tabs.selected_index or 0][0]
+        return STEPS[self.tabs.selected_index or 0]
 
     def go(self, step: str | int) -> None:
         """Show ``step``: a step name or its position (0 = connect)."""
-        names = [name for name, _ in STEPS]
         if isinstance(step, str):
-            if step not in names:
-                raise ValueError(f"No step {step!r}; the steps are {', '.join(names)}.")
-            step = names.index(step)
+            if step not in STEPS:
+                raise ValueError(f"No step {step!r}; the steps are {', '.join(STEPS)}.")
+            step = STEPS.index(step)
         if not 0 <= step < len(STEPS):
             raise ValueError(f"No step {step}; steps run from 0 to {len(STEPS) - 1}.")
         self.tabs.selected_index = step
