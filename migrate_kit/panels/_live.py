@@ -33,6 +33,7 @@ from migrate_kit.redact import redact
 if TYPE_CHECKING:
     from migrate_kit.connection import Connection
     from migrate_kit.convert.model import Plan
+    from migrate_kit.engine import Progress
     from migrate_kit.panels._base import Panel
     from migrate_kit.panels._session import Session
 
@@ -42,6 +43,7 @@ __all__ = [
     "current_plan",
     "refresh_quietly",
     "require_connection",
+    "start_bar",
 ]
 
 logger = logging.getLogger(__name__)
@@ -98,6 +100,14 @@ def current_plan(session: Session) -> Plan:
             ) from None
         session.plan = planned
     return planned
+
+
+def start_bar(bar: widgets.IntProgress, total: int) -> None:
+    """Set ``bar`` to 0 of ``total``, running."""
+    bar.max = max(total, 1)
+    bar.value = 0
+    bar.bar_style = "info"
+    bar.description = f"0 / {total}"
 
 
 def refresh_quietly(panel: Panel, action: Callable[[], Any], what: str) -> None:
@@ -157,6 +167,11 @@ class LiveLog:
         with self._lock:
             self.lines = (self.lines + new)[-self.max_lines :]
         self._render()
+
+    def event(self, event: Progress) -> None:
+        """One line for a progress event: ``<pipeline>: <status> (<message>)``."""
+        message = f" ({event.message})" if event.message else ""
+        self.write(f"{event.pipeline}: {event.status}{message}")
 
     def _render(self) -> None:
         with self._lock:

@@ -25,6 +25,7 @@ from migrate_kit.panels._live import (
     RowTable,
     current_plan,
     require_connection,
+    start_bar,
 )
 
 if TYPE_CHECKING:
@@ -154,10 +155,7 @@ class MigratePanel(Panel):
                     "detail": "",
                 }
         self.table.reset(rows)
-        self.progress.max = max(len(rows), 1)
-        self.progress.value = 0
-        self.progress.bar_style = "info"
-        self.progress.description = f"0 / {len(rows)}"
+        start_bar(self.progress, len(rows))
 
     def _on_progress(self, event: Progress) -> None:
         """A pipeline's stage started, or the pipeline finished (any worker thread)."""
@@ -165,8 +163,7 @@ class MigratePanel(Panel):
         self.progress.value = event.done
         self.progress.description = f"{event.done} / {event.total}"
         self.table.update(event.pipeline, status=event.status, detail=event.message)
-        line = f"{event.pipeline}: {event.status}"
-        self.log.write(line + (f" ({event.message})" if event.message else ""))
+        self.log.event(event)
 
     def _finish(self, result: MigrationResult) -> None:
         for o in result.outcomes:

@@ -37,6 +37,7 @@ from migrate_kit.panels._live import (
     current_plan,
     refresh_quietly,
     require_connection,
+    start_bar,
 )
 
 if TYPE_CHECKING:
@@ -311,10 +312,7 @@ class TestPanel(Panel):
                 target = f"{p.endpoint_name}/{p.deployment.name if p.deployment else ''}"
                 rows[p.label] = {"pipeline": p.label, "target": target, "status": "queued"}
         self.table.reset(rows)
-        self.progress.max = max(len(rows), 1)
-        self.progress.value = 0
-        self.progress.bar_style = "info"
-        self.progress.description = f"0 / {len(rows)}"
+        start_bar(self.progress, len(rows))
 
     def _on_progress(self, event: Progress) -> None:
         """A run's status changed (the message says which run: ``v2 job <name>``, ``v1 run
@@ -326,8 +324,7 @@ class TestPanel(Panel):
             self.progress.value = ended
             self.progress.description = f"{ended} / {self.progress.max}"
         self.table.update(event.pipeline, status=event.status, detail=event.message)
-        line = f"{event.pipeline}: {event.status}"
-        self.log.write(line + (f" ({event.message})" if event.message else ""))
+        self.log.event(event)
 
     def _finish(self, outcomes: list[TestOutcome]) -> None:
         for o in outcomes:
