@@ -198,7 +198,7 @@ def _test(args: argparse.Namespace) -> int:
             timeout_s=float(args.timeout),
             work_dir=args.ledger.parent / "tests",
             workspace=connection.workspace.describe(),
-            progress=_finished_only(progress),
+            progress=progress,
             disable_v1_after_verify=args.disable_v1_after_verify,
         )
     failed = 0
@@ -243,16 +243,6 @@ def _assignments(args: argparse.Namespace) -> dict[str, object]:
     return values
 
 
-def _finished_only(advance: Callable[[Progress], None]) -> Callable[[Progress], None]:
-    """The bar moves when a pipeline's test ends, not on each status change of its runs."""
-
-    def on(event: Progress) -> None:
-        if event.status in ("passed", "failed", "skipped"):
-            advance(event)
-
-    return on
-
-
 def render_result(result: MigrationResult) -> str:
     """One line per pipeline, then the counts and any endpoint problems."""
     lines = []
@@ -273,19 +263,23 @@ def render_result(result: MigrationResult) -> str:
 
 @contextmanager
 def _progress_bar(total: int) -> Iterator[Callable[[Progress], None]]:
-    """A tqdm bar on standard error (nothing when it is not a terminal) and a callback."""
+    """A tqdm bar on standard error (nothing when it is not a terminal) and a callback. The bar
+    counts the pipelines that ended; the other events (a stage or a job's status) are shown."""
     from tqdm import tqdm
 
-    from migrate_kit.engine import WORKING
+    from migrate_kit.engine import BLOCKED, FAILED, MIGRATED, UNCHANGED
+    from migrate_kit.verify import PASSED, SKIPPED
+
+    ended = {MIGRATED, UNCHANGED, FAILED, BLOCKED, PASSED, SKIPPED}
 
     with tqdm(total=total, unit="pipeline", file=sys.stderr, disable=None, leave=False) as bar:
 
         def advance(event: Progress) -> None:
             bar.set_postfix_str(f"{event.pipeline}: {event.status}", refresh=False)
-            if event.status in WORKING:
-                bar.refresh()  # a stage started: shown, not counted
-            else:
+            if event.status in ended:
                 bar.update(1)
+            else:
+                bar.refresh()
 
         yield advance
 

@@ -39,6 +39,7 @@ from migrate_kit.panels._live import (
     require_connection,
     start_bar,
 )
+from migrate_kit.verify.model import FAILED, PASSED, SKIPPED
 
 if TYPE_CHECKING:
     from migrate_kit.convert.model import InvokeInput, PipelinePlan, Plan
@@ -60,7 +61,7 @@ _COLUMNS = (
     ("parity", "Parity"),
     ("detail", "Detail"),
 )
-_ENDED = ("passed", "failed", "skipped")
+_ENDED = (PASSED, FAILED, SKIPPED)
 _TRUE, _FALSE = ("true",), ("false",)
 
 
