@@ -181,6 +181,7 @@ class _Engine:
         self._client_source = ml_client
         self._local = threading.local()
         self._client_kwargs: dict[str, Any] = {}
+        self._pace_requests = False  # True: MLClient's own policy paces every ARM write
         self.ledger = ledger
         self.migration_id = migration_id
         self.work_dir = work_dir
@@ -193,6 +194,7 @@ class _Engine:
             # component registration also writes its environment and code, and retries after a
             # 429 go through the bucket again.
             self._client_kwargs["per_retry_policies"] = [_pacing_policy(self.bucket)]
+            self._pace_requests = True
         # Code snapshots whose files at least one component registration has uploaded.
         self._uploaded: set[str] = set()
         self._upload_locks: dict[str, threading.Lock] = {}
@@ -439,12 +441,10 @@ class _Engine:
         folder = self.work_dir / pipeline.folder
         ids: dict[str, str] = {}
         assert pipeline.pipeline_component is not None
-        parts = [(c.name, c.version, c.yaml_path) for c in pipeline.components]
+        parts = [(c.name, c.version, c.yaml_path, c.snapshot_id) for c in pipeline.components]
         top = pipeline.pipeline_component
-        parts.append((top.name, top.version, top.yaml_path))
-        snapshots = [c.snapshot_id for c in pipeline.components]
-        snapshots.append(None)
-        for (name, version, yaml_path), snapshot in zip(parts, snapshots, strict=True):
+        parts.append((top.name, top.version, top.yaml_path, None))
+        for name, version, yaml_path, snapshot in parts:
             existing = self._get_component(name, version)
             if existing is None:
                 self.ledger.record_asset(
@@ -546,7 +546,7 @@ class _Engine:
         """An ARM write: paced by the token bucket, retried, and counted for ``subject``."""
 
         def paced() -> T:
-            if self.bucket is not None and not self._client_kwargs:
+            if self.bucket is not None and not self._pace_requests:
                 self.bucket.take()
             with self._lock:
                 self._writes[subject] = self._writes.get(subject, 0) + 1
