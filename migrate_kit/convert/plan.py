@@ -67,50 +67,59 @@ def plan(
     """
     reader = _reader(source, cache)
     try:
-        if not select and not all:
-            raise ConfigurationError(
-                "Say which pipelines to plan: give one or more --select NAME|ID|GLOB, or --all."
-            )
-        endpoints = reader.endpoints(active_only=active_only)
-        if all:
-            # Every graph is needed: the bulk read fetches them concurrently, with their types.
-            listing = reader.published_pipelines(active_only=active_only, parameter_types=True)
-        else:
-            listing = reader.published_pipelines(include_graphs=False, active_only=active_only)
-        chosen, unmatched = select_pipelines(listing, endpoints, () if all else select)
-        if not chosen:
-            patterns = ", ".join(repr(p) for p in unmatched) or "the selection"
-            raise ConfigurationError(
-                f"{patterns} matched no published pipeline; `migrate-kit inventory` lists their "
-                "names and ids."
-            )
-        logger.info("Planning %d of %d published pipelines", len(chosen), len(listing))
-
-        full = chosen if all else reader.with_graphs(chosen)
-        snapshots, problems = _download_snapshots(reader, full)
-        result = build_plan(
-            full,
-            endpoints,
-            listing=listing,
-            snapshots=snapshots,
-            snapshot_problems=problems,
-            names=names,
-        )
-        if unmatched:
-            result = Plan(
-                endpoints=result.endpoints,
-                problems=tuple(
-                    f"{pattern!r} matched no published pipeline" for pattern in unmatched
-                ),
-            )
-        if out is not None:
-            from migrate_kit.convert.files import write_plan
-
-            write_plan(result, Path(out))
-        return result
+        return _plan(reader, select, all, names, active_only, out)
     finally:
         if cache is not None and reader.cache is not None:
             reader.cache.close()
+
+
+def _plan(
+    reader: V1Reader,
+    select: Sequence[str],
+    all: bool,
+    names: Mapping[str, str] | None,
+    active_only: bool,
+    out: Path | str | None,
+) -> Plan:
+    if not select and not all:
+        raise ConfigurationError(
+            "Say which pipelines to plan: give one or more --select NAME|ID|GLOB, or --all."
+        )
+    endpoints = reader.endpoints(active_only=active_only)
+    if all:
+        # Every graph is needed: the bulk read fetches them concurrently, with their types.
+        listing = reader.published_pipelines(active_only=active_only, parameter_types=True)
+    else:
+        listing = reader.published_pipelines(include_graphs=False, active_only=active_only)
+    chosen, unmatched = select_pipelines(listing, endpoints, () if all else select)
+    if not chosen:
+        patterns = ", ".join(repr(p) for p in unmatched) or "the selection"
+        raise ConfigurationError(
+            f"{patterns} matched no published pipeline; `migrate-kit inventory` lists their "
+            "names and ids."
+        )
+    logger.info("Planning %d of %d published pipelines", len(chosen), len(listing))
+
+    full = chosen if all else reader.with_graphs(chosen)
+    snapshots, problems = _download_snapshots(reader, full)
+    result = build_plan(
+        full,
+        endpoints,
+        listing=listing,
+        snapshots=snapshots,
+        snapshot_problems=problems,
+        names=names,
+    )
+    if unmatched:
+        result = Plan(
+            endpoints=result.endpoints,
+            problems=tuple(f"{pattern!r} matched no published pipeline" for pattern in unmatched),
+        )
+    if out is not None:
+        from migrate_kit.convert.files import write_plan
+
+        write_plan(result, Path(out))
+    return result
 
 
 def select_pipelines(
@@ -163,16 +172,16 @@ def _reader(source: Connection | V1Reader | None, cache: Path | str | None) -> V
 
     if source is None:
         source = connect()
-    client = source.v1_client() if isinstance(source, Connection) else source.client
+    reader = V1Reader(source.v1_client()) if isinstance(source, Connection) else source
     if cache is None:
-        return V1Reader(client) if isinstance(source, Connection) else source
-    settings = client.settings
+        return reader
+    settings = reader.client.settings
     workspace = (
         f"{settings.base_url}|{settings.subscription_id}/{settings.resource_group}/"
         f"{settings.workspace_name}"
     )
-    max_workers = 32 if isinstance(source, Connection) else source.max_workers
-    return V1Reader(client, max_workers=max_workers, cache=EntityCache(cache, workspace))
+    cached = EntityCache(cache, workspace)
+    return V1Reader(reader.client, max_workers=reader.max_workers, cache=cached)
 
 
 def _download_snapshots(
