@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BUSY_TIMEOUT_S",
     "STAGE_STATUSES",
+    "V1_DISABLED",
     "AssetRecord",
     "Ledger",
     "MigrationRecord",
@@ -61,6 +62,8 @@ logger = logging.getLogger(__name__)
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
 STAGE_STATUSES = ("running", "done", "failed", "skipped", "rolled_back")
+#: The asset kind of a v1 published pipeline a test run disabled (rollback enables it again).
+V1_DISABLED = "v1_pipeline_disabled"
 _SCHEMA_VERSION = 1
 
 _SCHEMA = """

@@ -28,9 +28,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from migrate_kit.engine import default_deployment
-from migrate_kit.ledger import AssetRecord, Ledger, endpoint_subject
+from migrate_kit.ledger import V1_DISABLED, AssetRecord, Ledger, endpoint_subject
 from migrate_kit.redact import redact
-from migrate_kit.verify import V1_DISABLED
 
 if TYPE_CHECKING:
     from migrate_kit.v1.client import PipelinesClient

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from migrate_kit.engine import Progress
 from migrate_kit.errors import ConfigurationError, MigrateKitError
-from migrate_kit.ledger import Ledger
+from migrate_kit.ledger import V1_DISABLED, Ledger
 from migrate_kit.verify.model import (
     ERROR,
     FAILED,
@@ -65,9 +65,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: The ledger's asset kind of a v1 published pipeline that a test run disabled.
-V1_DISABLED = "v1_pipeline_disabled"
 
 #: Seconds one pipeline's runs may take, from its invoke to the end of both runs.
 DEFAULT_TIMEOUT_S = 3600.0
