@@ -28,6 +28,7 @@ from migrate_kit.cli._shared import (
     selection,
 )
 from migrate_kit.cli.plan import add_name_options
+from migrate_kit.v1.cache import CACHE_FILE
 
 if TYPE_CHECKING:
     from migrate_kit.engine import MigrationResult, Progress
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_LEDGER", "add_command", "render_result"]
 
 DEFAULT_LEDGER = Path("migration") / "ledger.sqlite"
-#: The cache of immutable v1 entities, beside the ledger (:mod:`migrate_kit.v1.cache`).
-CACHE_FILE = "v1-cache.sqlite"
 _FORMATS = ("csv", "xlsx", "html", "md", "json")
 
 

@@ -14,10 +14,9 @@ from typing import Any
 
 import traitlets
 
-__all__ = ["CACHE_FILE", "Session"]
+from migrate_kit.v1.cache import CACHE_FILE
 
-#: The v1 entity cache's file name, beside the ledger (:mod:`migrate_kit.v1.cache`).
-CACHE_FILE = "v1-cache.sqlite"
+__all__ = ["Session"]
 
 
 class Session(traitlets.HasTraits):

@@ -24,9 +24,12 @@ from typing import Any
 
 import orjson
 
-__all__ = ["DATA_SOURCE", "GRAPH", "INTERFACE", "MODULE", "SNAPSHOT", "EntityCache"]
+__all__ = ["CACHE_FILE", "DATA_SOURCE", "GRAPH", "INTERFACE", "MODULE", "SNAPSHOT", "EntityCache"]
 
 logger = logging.getLogger(__name__)
+
+#: The cache's file name beside a migration ledger (the command line's and the workbook's).
+CACHE_FILE = "v1-cache.sqlite"
 
 #: Entity kinds the cache holds.
 GRAPH, INTERFACE, MODULE, DATA_SOURCE, SNAPSHOT = (
